@@ -1,0 +1,148 @@
+"""The `wegwijzer` command: chat, ask, check, eval (and run, for Telegram)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.kb.loader import KnowledgeBase, KnowledgeBaseError, check_knowledge_base, load_knowledge_base
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def default_kb() -> Path:
+    """$WEGWIJZER_KB, else ./knowledge, else the knowledge base shipped beside the code."""
+    if os.environ.get("WEGWIJZER_KB"):
+        return Path(os.environ["WEGWIJZER_KB"])
+    here = Path.cwd() / "knowledge"
+    if (here / "services.yaml").exists():
+        return here
+    return Path(__file__).resolve().parent.parent / "knowledge"
+
+
+def _load(path: Path) -> KnowledgeBase:
+    try:
+        return load_knowledge_base(path)
+    except KnowledgeBaseError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"The knowledge base in {path} has errors; run 'wegwijzer check --kb {path}'.",
+              file=sys.stderr)
+        raise SystemExit(EXIT_FAILED) from None
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Chat in the terminal."""
+    from bot.console import run_chat
+    from bot.engine.conversation import Engine
+
+    engine = Engine(_load(args.kb))
+    interactive = sys.stdin.isatty()
+
+    def read_line() -> str:
+        if interactive:
+            return input("> ")
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
+
+    return run_chat(engine, read_line, lambda text: print(text, flush=True))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer questions from the command line or standard input."""
+    from bot.engine.conversation import Engine, State
+
+    engine = Engine(_load(args.kb))
+    questions = args.question and [" ".join(args.question)] or (
+        line.rstrip("\n") for line in sys.stdin if line.strip()
+    )
+    for question in questions:
+        understanding = engine.understand(State(), question)
+        matches = understanding.offered
+        if args.json:
+            print(json.dumps({
+                "question": question,
+                "crisis": understanding.crisis.is_crisis,
+                "matches": [{"kind": m.kind, "id": m.id, "score": m.score} for m in matches],
+            }, ensure_ascii=False), flush=True)
+            continue
+        print(f"? {question}")
+        if understanding.crisis.is_crisis:
+            print(f"  CRISIS ({', '.join(understanding.crisis.kinds)})")
+        elif understanding.intent:
+            print(f"  (steering word: {understanding.intent})")
+        elif not matches:
+            print("  (no answer: the bot says it does not know)")
+        for match in matches:
+            print(f"  {match.score:.2f}  {match.kind:7} {match.id}  [{match.explain()}]")
+        if understanding.result and understanding.result.ambiguous:
+            print("  → the bot asks: Bedoel je…?")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a knowledge base."""
+    problems = check_knowledge_base(args.kb)
+    for problem in problems:
+        print(problem)
+    errors = sum(problem.severity == "error" for problem in problems)
+    warnings = len(problems) - errors
+    print(f"{args.kb}: {errors} error(s), {warnings} warning(s)")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Measure answers against an evaluation file."""
+    from bot.engine.conversation import Engine
+    from bot.evaluation import EvalFileError, evaluate, format_report, load_cases
+
+    engine = Engine(_load(args.kb))
+    try:
+        cases, thresholds = load_cases(args.file)
+    except EvalFileError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    report = evaluate(engine, cases, thresholds)
+    print(format_report(report, worst=args.worst))
+    return EXIT_FAILED if report.failures() else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="wegwijzer", description="Wegwijzer: waar moet ik zijn?")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_kb(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--kb", type=Path, default=None, help="knowledge-base folder")
+        return p
+
+    with_kb(sub.add_parser("chat", help="chat in the terminal")).set_defaults(func=cmd_chat)
+    ask = with_kb(sub.add_parser("ask", help="answer questions (arguments or stdin)"))
+    ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument("question", nargs="*")
+    ask.set_defaults(func=cmd_ask)
+    with_kb(sub.add_parser("check", help="validate a knowledge base")).set_defaults(func=cmd_check)
+    evaluation = with_kb(sub.add_parser("eval", help="measure against an evaluation file"))
+    evaluation.add_argument("file", type=Path)
+    evaluation.add_argument("--worst", type=int, default=15, help="how many misses to list")
+    evaluation.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `wegwijzer` console script."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "kb", "unset") is None:
+        args.kb = default_kb()
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

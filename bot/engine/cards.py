@@ -1,0 +1,102 @@
+"""Service cards and FAQ answers as plain text, the same for every channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.engine.hours import AMSTERDAM, opening_status
+from bot.engine.texts import Texts
+from bot.kb.models import DAYS, FaqEntry, Hours, Service
+
+
+def service_card(service: Service, texts: Texts, lang: str, now: dt.datetime) -> str:
+    """Name, what they do, for whom, cost, contact and opening hours, one fact per line."""
+    lines = [f"📍 {service.name.get(lang)}", service.summary.get(lang)]
+    if service.details:
+        lines.append(service.details.get(lang))
+    facts = []
+    if service.for_whom:
+        facts.append(f"{texts.get('card_for_whom', lang)}: {service.for_whom.get(lang)}")
+    if service.cost:
+        facts.append(f"{texts.get('card_cost', lang)}: {service.cost.get(lang)}")
+    contact = service.contact
+    if contact:
+        for key, value in (
+            ("card_phone", contact.phone),
+            ("card_whatsapp", contact.whatsapp),
+            ("card_email", contact.email),
+            ("card_website", contact.website),
+            ("card_address", contact.address),
+        ):
+            if value:
+                facts.append(f"{texts.get(key, lang)}: {value}")
+    facts.append(hours_line(service.hours, texts, lang, now))
+    if service.hours:
+        facts.append(f"{texts.get('card_hours', lang)}: {week_summary(service.hours, texts, lang)}")
+    lines.append("\n".join(facts))
+    if service.example_data:
+        lines.append(f"⚠️ {texts.get('card_example_data', lang)}")
+    elif service.checked:
+        lines.append(texts.get("card_checked", lang, date=service.checked.strftime("%d-%m-%Y")))
+    return "\n\n".join(lines)
+
+
+def faq_answer(entry: FaqEntry, texts: Texts, lang: str) -> str:
+    """The question in bold-free plain text, the answer, and when it was checked."""
+    lines = [f"❓ {entry.question.get(lang)}", entry.answer.get(lang)]
+    footer = []
+    if entry.sources:
+        footer.append(f"{texts.get('card_sources', lang)}: {entry.sources[0]}")
+    if entry.checked:
+        footer.append(texts.get("card_checked", lang, date=entry.checked.strftime("%d-%m-%Y")))
+    if footer:
+        lines.append("\n".join(footer))
+    return "\n\n".join(lines)
+
+
+def hours_line(hours: Hours | None, texts: Texts, lang: str, now: dt.datetime) -> str:
+    """'Nu open, tot 17:00', 'Gesloten, opent ma 09:00', or a hint to call."""
+    if hours is None:
+        return f"🕘 {texts.get('card_no_hours', lang)}"
+    status = opening_status(hours, now)
+    if status.open_now and status.until is None:
+        return f"🕘 {texts.get('card_open_always', lang)}"
+    if status.open_now and status.until:
+        return f"🕘 {texts.get('card_open_now', lang, until=status.until.strftime('%H:%M'))}"
+    if status.next_open:
+        when = moment(status.next_open, texts, lang, now)
+        return f"🕘 {texts.get('card_closed_opens', lang, when=when)}"
+    return f"🕘 {texts.get('card_no_hours', lang)}"
+
+
+def moment(when: dt.datetime, texts: Texts, lang: str, now: dt.datetime) -> str:
+    """'vandaag 13:00', 'morgen 09:00' or 'ma 09:00' in Dutch time."""
+    local_now = now.astimezone(AMSTERDAM)
+    days_ahead = (when.date() - local_now.date()).days
+    if days_ahead == 0:
+        day = texts.get("today", lang)
+    elif days_ahead == 1:
+        day = texts.get("tomorrow", lang)
+    else:
+        day = texts.day_names(lang)[when.weekday()]
+    return f"{day} {when.strftime('%H:%M')}"
+
+
+def week_summary(hours: Hours, texts: Texts, lang: str) -> str:
+    """Compact week: 'ma-vr 09:00-17:00' with equal neighbouring days grouped."""
+    names = texts.day_names(lang)
+    groups: list[tuple[int, int, str]] = []
+    for index, key in enumerate(DAYS):
+        value = getattr(hours, key)
+        if not value or value.strip().lower() == "gesloten":
+            continue
+        value = ", ".join(part.strip() for part in value.split(","))
+        if groups and groups[-1][1] == index - 1 and groups[-1][2] == value:
+            groups[-1] = (groups[-1][0], index, value)
+        else:
+            groups.append((index, index, value))
+    parts = [
+        f"{names[start]}{'-' + names[end] if end > start else ''} {value}"
+        for start, end, value in groups
+    ]
+    return "; ".join(parts) or "-"

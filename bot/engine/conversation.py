@@ -1,0 +1,531 @@
+"""The conversation engine: (state, event) → replies, new state and effects. No Telegram here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
+from typing import Literal
+
+import yaml
+
+from bot.engine.cards import faq_answer, moment, service_card
+from bot.engine.crisis import CrisisCheck, CrisisResult
+from bot.engine.hours import opening_status
+from bot.engine.language import fold
+from bot.engine.matcher import Kind, Match, Matcher, SearchResult
+from bot.engine.texts import LANGUAGES, Texts
+from bot.kb.loader import KnowledgeBase
+from bot.kb.models import TreeOption
+
+MAX_MATCH_CHARACTERS = 1000  # a long story is searched by its first part; crisis check sees all
+BACK, RESTART, SOMETHING_ELSE, HANDOFF, CONTINUE = "b", "r", "x", "h", "c"
+
+
+# ---- what goes in -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """The resident opens the conversation (/start)."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text typed by the resident."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button press; `token` is what the button carried (Telegram callback data)."""
+
+    token: str
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command without the slash: help, opnieuw, taal, privacy, meedenker, terug."""
+
+    name: str
+
+
+Event = Start | Text | Choice | Command
+
+
+# ---- what comes out -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """A button: the label the resident sees and the token it sends back."""
+
+    label: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the resident, with buttons."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something other parts of the system act on: statistics, handoff."""
+
+    kind: Literal["crisis", "shown", "not_understood", "handoff", "topic", "language"]
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class State:
+    """Where one resident is: node, history for 'terug', language, gemeente, role."""
+
+    lang: str = "nl"
+    node: str | None = None
+    history: tuple[str, ...] = ()
+    at_result: bool = False  # cards or answers were shown below `node`
+    gemeente: str | None = None
+    role: str | None = None
+    awaiting_gemeente: bool = False
+
+    def to_json(self) -> str:
+        """Serialise for storage."""
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: str | None) -> State:
+        """Restore from storage; unknown or broken data gives a fresh state."""
+        if not data:
+            return cls()
+        try:
+            raw = json.loads(data)
+            raw["history"] = tuple(raw.get("history", ()))
+            return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+        except (ValueError, TypeError):
+            return cls()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The engine's answer to one event."""
+
+    replies: tuple[Reply, ...]
+    state: State
+    effects: tuple[Effect, ...] = ()
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """The engine's reading of one free text; `result` is None when no search was needed."""
+
+    crisis: CrisisResult
+    intent: str | None
+    result: SearchResult | None
+
+    @property
+    def offered(self) -> tuple[Match, ...]:
+        """What the bot would really offer: nothing on a crisis or a steering word."""
+        return self.result.matches if self.result else ()
+
+
+@dataclass
+class _Intents:
+    whole: dict[str, str] = field(default_factory=dict)  # folded message → intent
+    contains: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def builtin(cls) -> _Intents:
+        text = resources.files("bot.engine").joinpath("data/intents.yaml").read_text("utf-8")
+        data = yaml.safe_load(text)
+        whole = {fold(p): intent for intent, items in data["whole"].items() for p in items}
+        contains = {intent: [fold(p) for p in items] for intent, items in data["contains"].items()}
+        return cls(whole, contains)
+
+    def of(self, text: str) -> str | None:
+        folded = fold(text)
+        if folded in self.whole:
+            return self.whole[folded]
+        padded = f" {folded} "
+        for intent, phrases in self.contains.items():
+            if any(f" {phrase} " in padded for phrase in phrases):
+                return intent
+        return None
+
+
+class Engine:
+    """Drives one conversation step for any channel; built once per knowledge base."""
+
+    def __init__(
+        self, kb: KnowledgeBase, *, clock: Callable[[], dt.datetime] | None = None
+    ) -> None:
+        self.kb = kb
+        self.texts = Texts(kb.texts)
+        self.matcher = Matcher(kb)
+        self.crisis = CrisisCheck.builtin(list(kb.crisis.phrases), list(kb.crisis.exceptions))
+        self._intents = _Intents.builtin()
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    # -- entry point --
+
+    def handle(self, state: State, event: Event) -> Turn:
+        """One step: the crisis check first for free text, then commands, buttons or search."""
+        if isinstance(event, Start):
+            return self._start(state)
+        if isinstance(event, Text):
+            return self._text(state, event.text)
+        if isinstance(event, Choice):
+            return self._choice(state, event.token)
+        return self._command(state, event.name)
+
+    def understand(self, state: State, text: str) -> Understanding:
+        """How the engine reads free text: crisis first, then steering words, then search."""
+        crisis = self.crisis.check(text)
+        if crisis.is_crisis or not fold(text):
+            return Understanding(crisis, None, None)
+        intent = self._intents.of(text)
+        if intent:
+            return Understanding(crisis, intent, None)
+        result = self.matcher.search(text[:MAX_MATCH_CHARACTERS], allowed=self._allowed(state))
+        return Understanding(crisis, None, result)
+
+    # -- events --
+
+    def _start(self, state: State) -> Turn:
+        state = State(lang=state.lang, gemeente=state.gemeente, role=None)
+        t = self.texts
+        settings = self.kb.gemeente
+        intro = [
+            Reply(t.get("welcome", state.lang, name=settings.name)),
+            Reply(t.get("privacy_note", state.lang, days=settings.privacy.retention_days,
+                        team_phone=settings.team.phone or "-")),
+        ]
+        if self._needs_gemeente(state):
+            state = replace(state, awaiting_gemeente=True)
+            return Turn((*intro, self._gemeente_question(state)), state)
+        state = replace(state, node=self.kb.tree.start)
+        return Turn((*intro, self._node_reply(state)), state)
+
+    def _text(self, state: State, text: str) -> Turn:
+        if state.awaiting_gemeente and not self.crisis.check(text).is_crisis:
+            chosen = self._gemeente_from_text(text)
+            if chosen:
+                return self._set_gemeente(state, chosen)
+        understanding = self.understand(state, text)
+        if understanding.crisis.is_crisis:
+            return self._crisis(state, understanding.crisis.kinds)
+        if understanding.intent:
+            return self._intent(state, understanding.intent)
+        if understanding.result is None:
+            return Turn((Reply(self.texts.get("empty_text", state.lang), self._menu(state)),), state)
+        return self._answer(state, text, understanding.result)
+
+    def _choice(self, state: State, token: str) -> Turn:
+        kind, _, rest = token.partition(":")
+        handlers: dict[str, Callable[[State, str], Turn | None]] = {
+            "o": self._tree_option,
+            "s": lambda s, r: self._show(s, "service", r),
+            "f": lambda s, r: self._show(s, "faq", r),
+            "l": self._set_language,
+            "g": self._gemeente_option,
+            BACK: lambda s, r: self._back(s),
+            RESTART: lambda s, r: self._restart(s),
+            SOMETHING_ELSE: lambda s, r: self._something_else(s),
+            HANDOFF: lambda s, r: self._handoff(s),
+            CONTINUE: lambda s, r: self._current(s),
+        }
+        handler = handlers.get(kind)
+        turn = handler(state, rest) if handler else None
+        return turn or self._old_button(state)
+
+    def _command(self, state: State, name: str) -> Turn:
+        name = name.lower().lstrip("/")
+        if name == "start":
+            return self._start(state)
+        intent = {
+            "help": "help", "opnieuw": "restart", "terug": "back", "meedenker": "handoff",
+            "taal": "language_toggle", "privacy": "privacy",
+        }.get(name)
+        return self._intent(state, intent) if intent else self._current(state)
+
+    # -- intents --
+
+    def _intent(self, state: State, intent: str) -> Turn:
+        lang = state.lang
+        if intent == "back":
+            return self._back(state)
+        if intent == "restart":
+            return self._restart(state)
+        if intent == "handoff":
+            return self._handoff(state)
+        if intent == "something_else":
+            return self._something_else(state)
+        if intent in ("language_en", "language_nl", "language_toggle"):
+            target = {"language_en": "en", "language_nl": "nl"}.get(
+                intent, "en" if lang == "nl" else "nl"
+            )
+            return self._set_language(state, target) or self._current(state)
+        if intent == "privacy":
+            text = self.texts.get("privacy", lang, days=self.kb.gemeente.privacy.retention_days,
+                                  contact=self.kb.gemeente.privacy.contact)
+            return Turn((Reply(text, self._menu(state)),), state)
+        key = {"help": "help", "greeting": "greeting", "thanks": "thanks"}[intent]
+        return Turn((Reply(self.texts.get(key, lang), self._menu(state)),), state)
+
+    # -- the tree --
+
+    def _tree_option(self, state: State, rest: str) -> Turn | None:
+        node_id, _, index_text = rest.rpartition(":")
+        node = self.kb.tree.nodes.get(node_id)
+        if node is None or not index_text.isdigit() or int(index_text) >= len(node.options):
+            return None
+        option = node.options[int(index_text)]
+        if option.role:
+            state = replace(state, role=option.role)
+        effects = (Effect("topic", node.topic),) if node.topic else ()
+        if option.next:
+            history = (*state.history, node_id) if option.next != node_id else state.history
+            state = replace(state, node=option.next, history=history, at_result=False)
+            return Turn((self._node_reply(state),), state, effects)
+        if option.handoff:
+            turn = self._handoff(replace(state, node=node_id))
+            return replace(turn, effects=effects + turn.effects)
+        turn = self._results(replace(state, node=node_id), option)
+        return replace(turn, effects=effects + turn.effects)
+
+    def _results(self, state: State, option: TreeOption) -> Turn:
+        lang = state.lang
+        replies: list[Reply] = []
+        effects: list[Effect] = []
+        allowed = self._allowed(state)
+        for service_id in option.services or []:
+            if allowed("service", service_id):
+                replies.append(Reply(self._card(service_id, lang)))
+                effects.append(Effect("shown", f"service:{service_id}"))
+        for faq_id in option.faq or []:
+            replies.append(self._faq_reply(state, faq_id))
+            effects.append(Effect("shown", f"faq:{faq_id}"))
+        if not replies:
+            text = self.texts.get("no_services_for_gemeente", lang, gemeente=state.gemeente or "")
+            replies.append(Reply(text))
+        state = replace(state, at_result=True)
+        replies.append(Reply(self.texts.get("what_next", lang), self._menu(state)))
+        return Turn(tuple(replies), state, tuple(effects))
+
+    def _node_reply(self, state: State) -> Reply:
+        node = self.kb.tree.nodes[state.node or self.kb.tree.start]
+        lang = state.lang
+        options = [
+            Option(option.label.get(lang), f"o:{state.node}:{index}")
+            for index, option in enumerate(node.options)
+        ]
+        text = node.text.get(lang)
+        if state.node == self.kb.tree.start and not state.history:
+            text = f"{text}\n{self.texts.get('ask_anything', lang)}"
+            options.append(Option(self.texts.get("button_language", lang),
+                                  f"l:{'en' if lang == 'nl' else 'nl'}"))
+        return Reply(text, (*options, *self._extras(state)))
+
+    def _extras(self, state: State) -> tuple[Option, ...]:
+        t, lang = self.texts, state.lang
+        extras = []
+        if state.history or state.at_result:
+            extras.append(Option(t.get("button_back", lang), BACK))
+        extras.append(Option(t.get("button_something_else", lang), SOMETHING_ELSE))
+        extras.append(Option(t.get("button_meedenker", lang), HANDOFF))
+        if state.history or state.at_result:
+            extras.append(Option(t.get("button_restart", lang), RESTART))
+        return tuple(extras)
+
+    def _menu(self, state: State) -> tuple[Option, ...]:
+        """The standing buttons after an answer: back, meedenker, start over."""
+        t, lang = self.texts, state.lang
+        options = []
+        if state.history or state.at_result:
+            options.append(Option(t.get("button_back", lang), BACK))
+        options.append(Option(t.get("button_meedenker", lang), HANDOFF))
+        options.append(Option(t.get("button_restart", lang), RESTART))
+        return tuple(options)
+
+    def _back(self, state: State) -> Turn:
+        if state.at_result and state.node:
+            state = replace(state, at_result=False)
+        elif state.history:
+            state = replace(state, node=state.history[-1], history=state.history[:-1])
+        else:
+            state = replace(state, node=self.kb.tree.start)
+        return Turn((self._node_reply(state),), state)
+
+    def _restart(self, state: State) -> Turn:
+        state = replace(state, node=self.kb.tree.start, history=(), at_result=False)
+        if self._needs_gemeente(state):
+            state = replace(state, awaiting_gemeente=True)
+            return Turn((self._gemeente_question(state),), state)
+        return Turn((self._node_reply(state),), state)
+
+    def _current(self, state: State) -> Turn:
+        if state.awaiting_gemeente:
+            return Turn((self._gemeente_question(state),), state)
+        if state.node is None or state.node not in self.kb.tree.nodes:
+            state = replace(state, node=self.kb.tree.start, history=(), at_result=False)
+        return Turn((self._node_reply(replace(state, at_result=False)),),
+                    replace(state, at_result=False))
+
+    def _old_button(self, state: State) -> Turn:
+        turn = self._current(state)
+        notice = Reply(self.texts.get("old_button", state.lang))
+        return replace(turn, replies=(notice, *turn.replies))
+
+    def _something_else(self, state: State) -> Turn:
+        text = self.texts.get("something_else", state.lang)
+        return Turn((Reply(text, self._menu(state)),), state)
+
+    # -- free-text answers --
+
+    def _answer(self, state: State, text: str, result: SearchResult) -> Turn:
+        lang = state.lang
+        if not result.matches:
+            return Turn(
+                (Reply(self._not_understood_text(lang), self._menu(state)),),
+                state,
+                (Effect("not_understood", text),),
+            )
+        if result.ambiguous:
+            options = tuple(self._match_option(m.kind, m.id, lang) for m in result.matches[:3])
+            extras = (Option(self.texts.get("button_something_else", lang), SOMETHING_ELSE),
+                      Option(self.texts.get("button_meedenker", lang), HANDOFF))
+            return Turn((Reply(self.texts.get("did_you_mean", lang), options + extras),), state)
+        best = result.matches[0]
+        state = replace(state, at_result=True)
+        replies = [self._result_reply(state, best.kind, best.id)]
+        others = tuple(self._match_option(m.kind, m.id, lang) for m in result.matches[1:4])
+        if others:
+            replies.append(Reply(self.texts.get("also_relevant", lang), others))
+        replies.append(Reply(self.texts.get("what_next", lang), self._menu(state)))
+        return Turn(tuple(replies), state, (Effect("shown", f"{best.kind}:{best.id}"),))
+
+    def _show(self, state: State, kind: Kind, item_id: str) -> Turn | None:
+        exists = item_id in (self.kb.services if kind == "service" else self.kb.faq)
+        if not exists or not self._allowed(state)(kind, item_id):
+            return None
+        state = replace(state, at_result=True)
+        replies = (self._result_reply(state, kind, item_id),
+                   Reply(self.texts.get("what_next", state.lang), self._menu(state)))
+        return Turn(replies, state, (Effect("shown", f"{kind}:{item_id}"),))
+
+    def _result_reply(self, state: State, kind: Kind, item_id: str) -> Reply:
+        if kind == "service":
+            return Reply(self._card(item_id, state.lang))
+        return self._faq_reply(state, item_id)
+
+    def _faq_reply(self, state: State, faq_id: str) -> Reply:
+        entry = self.kb.faq[faq_id]
+        allowed = self._allowed(state)
+        related = tuple(
+            Option(f"📍 {self.kb.services[sid].name.get(state.lang)}", f"s:{sid}")
+            for sid in entry.services
+            if allowed("service", sid)
+        )
+        return Reply(faq_answer(entry, self.texts, state.lang), related)
+
+    def _card(self, service_id: str, lang: str) -> str:
+        return service_card(self.kb.services[service_id], self.texts, lang, self._clock())
+
+    def _match_option(self, kind: Kind, item_id: str, lang: str) -> Option:
+        if kind == "service":
+            return Option(f"📍 {self.kb.services[item_id].name.get(lang)}", f"s:{item_id}")
+        return Option(f"❓ {self.kb.faq[item_id].question.get(lang)}", f"f:{item_id}")
+
+    def _not_understood_text(self, lang: str) -> str:
+        team = self.kb.gemeente.team
+        return self.texts.get("not_understood", lang, team_name=team.name,
+                              team_phone=team.phone or "-")
+
+    # -- safety and people --
+
+    def _crisis(self, state: State, kinds: tuple[str, ...]) -> Turn:
+        post = self.kb.gemeente.huisartsenpost
+        doctor = f"{post.name} {post.phone}" if post.phone else self.texts.get(
+            "own_doctor", state.lang)
+        text = self.texts.get("crisis", state.lang, huisartsenpost=doctor)
+        options = (Option(self.texts.get("button_meedenker", state.lang), HANDOFF),
+                   Option(self.texts.get("button_continue", state.lang), CONTINUE))
+        return Turn((Reply(text, options),), state, (Effect("crisis", ",".join(kinds)),))
+
+    def _handoff(self, state: State) -> Turn:
+        team = self.kb.gemeente.team
+        lang = state.lang
+        text = self.texts.get("handoff_phone", lang, team_name=team.name,
+                              team_phone=team.phone or "-", team_hours=self.team_status(lang))
+        return Turn((Reply(text, self._menu(state)),), state, (Effect("handoff"),))
+
+    def team_status(self, lang: str) -> str:
+        """'Ze zijn nu bereikbaar.' or when the meedenkers team opens next."""
+        hours = self.kb.gemeente.team.hours
+        if hours is None:
+            return ""
+        now = self._clock()
+        status = opening_status(hours, now)
+        if status.open_now:
+            return self.texts.get("team_open_now", lang)
+        if status.next_open:
+            when = moment(status.next_open, self.texts, lang, now)
+            return self.texts.get("team_opens", lang, when=when)
+        return ""
+
+    # -- language and gemeente --
+
+    def _set_language(self, state: State, lang: str) -> Turn | None:
+        if lang not in LANGUAGES:
+            return None
+        state = replace(state, lang=lang)
+        current = self._current(state)
+        notice = Reply(self.texts.get("language_set", lang))
+        return Turn((notice, *current.replies), current.state, (Effect("language", lang),))
+
+    def _needs_gemeente(self, state: State) -> bool:
+        return len(self.kb.gemeente.gemeenten) > 1 and state.gemeente is None
+
+    def _gemeente_question(self, state: State) -> Reply:
+        options = tuple(
+            Option(name, f"g:{index}") for index, name in enumerate(self.kb.gemeente.gemeenten)
+        )
+        language = Option(self.texts.get("button_language", state.lang),
+                          f"l:{'en' if state.lang == 'nl' else 'nl'}")
+        return Reply(self.texts.get("ask_gemeente", state.lang), (*options, language))
+
+    def _gemeente_option(self, state: State, rest: str) -> Turn | None:
+        names = self.kb.gemeente.gemeenten
+        if not rest.isdigit() or int(rest) >= len(names):
+            return None
+        return self._set_gemeente(state, names[int(rest)])
+
+    def _gemeente_from_text(self, text: str) -> str | None:
+        folded = fold(text)
+        for name in self.kb.gemeente.gemeenten:
+            if fold(name) == folded or f" {fold(name)} " in f" {folded} ":
+                return name
+        return None
+
+    def _set_gemeente(self, state: State, name: str) -> Turn:
+        state = replace(state, gemeente=name, awaiting_gemeente=False,
+                        node=self.kb.tree.start, history=(), at_result=False)
+        notice = Reply(self.texts.get("gemeente_set", state.lang, gemeente=name))
+        return Turn((notice, self._node_reply(state)), state)
+
+    def _allowed(self, state: State) -> Callable[[Kind, str], bool]:
+        gemeente = state.gemeente.casefold() if state.gemeente else None
+
+        def allowed(kind: Kind, item_id: str) -> bool:
+            if kind != "service" or gemeente is None:
+                return True
+            served = self.kb.services[item_id].gemeenten
+            return not served or gemeente in {name.casefold() for name in served}
+
+        return allowed

@@ -1,0 +1,105 @@
+"""The crisis check: runs first on every free text and never depends on the matcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+from rapidfuzz.distance import Levenshtein
+
+from bot.engine.language import tokens
+
+MAX_GAP = 2  # words allowed between the words of a phrase ("ik wil er niet meer zijn")
+
+
+@dataclass(frozen=True)
+class CrisisResult:
+    """Whether a text signals a crisis, and which kinds."""
+
+    is_crisis: bool
+    kinds: tuple[str, ...] = ()
+
+
+def _word_matches(pattern: str, word: str) -> bool:
+    if pattern.endswith("*"):
+        stem = pattern[:-1]
+        return word.startswith(stem) or (
+            len(stem) >= 6 and Levenshtein.distance(word[: len(stem)], stem) <= 1
+        )
+    if pattern == word:
+        return True
+    if len(pattern) >= 9:
+        return Levenshtein.distance(pattern, word, score_cutoff=2) <= 2
+    if len(pattern) >= 6:
+        return Levenshtein.distance(pattern, word, score_cutoff=1) <= 1
+    return False
+
+
+def _phrase_tokens(phrase: object) -> tuple[str, ...]:
+    # Keep a trailing * (tokens() would strip it as punctuation).
+    phrase = str(phrase)
+    star = phrase.strip().endswith("*")
+    words = tokens(phrase)
+    if star and words:
+        words[-1] += "*"
+    return tuple(words)
+
+
+def _find(phrase: tuple[str, ...], words: list[str], start: int = 0) -> list[int] | None:
+    """Positions of the phrase's words in order, each at most MAX_GAP after the previous."""
+    for first in range(start, len(words)):
+        if not _word_matches(phrase[0], words[first]):
+            continue
+        positions = [first]
+        for pattern in phrase[1:]:
+            previous = positions[-1]
+            window = range(previous + 1, min(len(words), previous + 2 + MAX_GAP))
+            found = next((i for i in window if _word_matches(pattern, words[i])), None)
+            if found is None:
+                break
+            positions.append(found)
+        else:
+            return positions
+    return None
+
+
+class CrisisCheck:
+    """Phrase lists from data; `check` is cheap enough for every message."""
+
+    def __init__(
+        self, phrases: dict[str, list[str]], exceptions: list[str] | None = None
+    ) -> None:
+        self._phrases = [
+            (kind, _phrase_tokens(phrase))
+            for kind, items in phrases.items()
+            for phrase in items
+            if _phrase_tokens(phrase)
+        ]
+        self._exceptions = [_phrase_tokens(p) for p in exceptions or [] if _phrase_tokens(p)]
+
+    @classmethod
+    def builtin(
+        cls, extra_phrases: list[str] | None = None, extra_exceptions: list[str] | None = None
+    ) -> CrisisCheck:
+        """The shipped list, extended with a knowledge base's own crisis.yaml."""
+        text = resources.files("bot.engine").joinpath("data/crisis.yaml").read_text("utf-8")
+        data = yaml.safe_load(text)
+        phrases: dict[str, list[str]] = {k: list(v) for k, v in data["phrases"].items()}
+        if extra_phrases:
+            phrases.setdefault("other", []).extend(extra_phrases)
+        return cls(phrases, [*data.get("exceptions", []), *(extra_exceptions or [])])
+
+    def check(self, text: str) -> CrisisResult:
+        """Look for crisis wording; sayings listed as exceptions are ignored."""
+        words = tokens(text)
+        if not words:
+            return CrisisResult(False)
+        for exception in self._exceptions:
+            positions = _find(exception, words)
+            while positions is not None:
+                for position in positions:
+                    words[position] = ""
+                positions = _find(exception, words, positions[0] + 1)
+        kinds = {kind for kind, phrase in self._phrases if _find(phrase, words) is not None}
+        return CrisisResult(bool(kinds), tuple(sorted(kinds)))

@@ -1,0 +1,222 @@
+"""Dutch text normalisation: folding, stop words, synonyms, compounds, stems and typos."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import Stemmer
+import yaml
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+CONCEPT_PREFIX = "#"
+PREFIX_LENGTH = 6  # Snowball splits "schuld"/"schulden"; a shared prefix reunites them
+MIN_COMPOUND_LENGTH = 8
+MIN_PART_LENGTH = 3
+LINKING_LETTERS = ("s", "e", "en")  # Dutch "tussen-s" and "tussen-e(n)"
+LOOSE_STRENGTH = 0.8
+PART_STRENGTH = 0.7
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents (coöperatie → cooperatie), punctuation and emoji."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", without_marks).strip()
+
+
+def tokens(text: str) -> list[str]:
+    """The folded words of `text`."""
+    return fold(text).split()
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """General Dutch knowledge of the social domain, read from data."""
+
+    stopwords: frozenset[str]
+    concept_of: dict[str, str]  # single folded word → concept name
+    phrases: dict[tuple[str, ...], str]  # multi-word phrase → concept name
+    english: dict[str, str]
+    misspellings: dict[str, str]
+    compound_parts: frozenset[str]
+    max_phrase_length: int = 1
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Lexicon:
+        """Build from the parsed lexicon.yaml."""
+        concept_of: dict[str, str] = {}
+        phrases: dict[tuple[str, ...], str] = {}
+        for concept, words in (data.get("concepts") or {}).items():
+            for word in words:
+                folded = tuple(tokens(str(word)))
+                if len(folded) == 1:
+                    concept_of.setdefault(folded[0], str(concept))
+                elif folded:
+                    phrases.setdefault(folded, str(concept))
+        return cls(
+            stopwords=frozenset(fold(str(w)) for w in data.get("stopwords") or []),
+            concept_of=concept_of,
+            phrases=phrases,
+            english={fold(str(k)): fold(str(v)) for k, v in (data.get("english") or {}).items()},
+            misspellings={
+                fold(str(k)): fold(str(v)) for k, v in (data.get("misspellings") or {}).items()
+            },
+            compound_parts=frozenset(fold(str(w)) for w in data.get("compound_parts") or []),
+            max_phrase_length=max((len(p) for p in phrases), default=1),
+        )
+
+
+@lru_cache(maxsize=1)
+def builtin_lexicon() -> Lexicon:
+    """The lexicon shipped with the engine (bot/engine/data/lexicon.yaml)."""
+    text = resources.files("bot.engine").joinpath("data/lexicon.yaml").read_text("utf-8")
+    return Lexicon.from_data(yaml.safe_load(text))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One meaningful unit of a text: a word, phrase or compound, with the terms that stand for it."""
+
+    word: str
+    exact: tuple[str, ...]  # terms that match fully: concept or stem
+    loose: tuple[str, ...] = ()  # prefix form: a weaker match
+    parts: tuple[str, ...] = ()  # terms of the compound's parts
+
+
+class Analyzer:
+    """Turns text into slots; knows the vocabulary of one knowledge base for typo repair."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.vocabulary: set[str] = set()  # folded words seen in the knowledge base
+        self._stemmer = Stemmer.Stemmer("dutch")
+        self._by_length: dict[int, list[str]] = {}
+        self._parts: frozenset[str] = lexicon.compound_parts
+        self._corrections: dict[str, str] = {}
+
+    def learn(self, texts: Iterable[str]) -> None:
+        """Add the words of knowledge-base texts to the vocabulary used for typo repair."""
+        for text in texts:
+            self.vocabulary.update(tokens(text))
+
+    def freeze(self) -> None:
+        """Prepare the typo and compound indexes once all texts are learned."""
+        self.vocabulary |= set(self.lexicon.concept_of) | self.lexicon.compound_parts
+        self._by_length = {}
+        for word in self.vocabulary:
+            if len(word) >= 4 and not word.isdigit():
+                self._by_length.setdefault(len(word), []).append(word)
+        long_words = {word for word in self.vocabulary if len(word) >= 4}
+        self._parts = self.lexicon.compound_parts | long_words
+        self._corrections = {}
+
+    def slots(self, text: str, *, correct: bool = True) -> list[Slot]:
+        """The meaningful units of `text`, with stop words removed."""
+        words = [self._canonical(word, correct) for word in tokens(text)]
+        result: list[Slot] = []
+        index = 0
+        while index < len(words):
+            phrase_len = self._phrase_at(words, index)
+            if phrase_len:
+                phrase = tuple(words[index:index + phrase_len])
+                concept = CONCEPT_PREFIX + self.lexicon.phrases[phrase]
+                result.append(Slot(" ".join(phrase), (concept,)))
+                index += phrase_len
+                continue
+            word = words[index]
+            index += 1
+            if word in self.lexicon.stopwords or len(word) < 2:
+                continue
+            result.append(self._slot(word))
+        return result
+
+    def terms(self, text: str) -> list[tuple[str, float]]:
+        """Index terms of a knowledge-base text with their strength (1.0 exact, lower loose)."""
+        found: list[tuple[str, float]] = []
+        for slot in self.slots(text, correct=False):
+            found.extend((term, 1.0) for term in slot.exact)
+            found.extend((term, LOOSE_STRENGTH) for term in slot.loose)
+            found.extend((term, PART_STRENGTH) for term in slot.parts)
+        return found
+
+    def _phrase_at(self, words: list[str], index: int) -> int:
+        longest = min(self.lexicon.max_phrase_length, len(words) - index)
+        for length in range(longest, 1, -1):
+            if tuple(words[index:index + length]) in self.lexicon.phrases:
+                return length
+        return 0
+
+    def _canonical(self, word: str, correct: bool) -> str:
+        word = self.lexicon.misspellings.get(word, word)
+        if word in self.vocabulary or word in self.lexicon.stopwords:
+            return word
+        word = self.lexicon.english.get(word, word)
+        if correct and word not in self.vocabulary:
+            corrected = self._corrections.get(word)
+            if corrected is None:
+                corrected = self._corrections[word] = self._correct(word)
+            return corrected
+        return word
+
+    def _correct(self, word: str) -> str:
+        """The closest known word for a typo, or the word itself."""
+        if len(word) < 4 or word.isdigit() or self._splits(word):
+            return word
+        max_edits = 1 if len(word) < 7 else 2
+        candidates = [
+            candidate
+            for length in range(len(word) - max_edits, len(word) + max_edits + 1)
+            for candidate in self._by_length.get(length, ())
+        ]
+        best = process.extractOne(
+            word, candidates, scorer=Levenshtein.distance, score_cutoff=max_edits
+        )
+        return best[0] if best else word
+
+    def _slot(self, word: str) -> Slot:
+        concept = self.lexicon.concept_of.get(word)
+        if concept:
+            return Slot(word, (CONCEPT_PREFIX + concept,))
+        stem = self._stemmer.stemWord(word)
+        loose = (word[:PREFIX_LENGTH] + "~",) if len(word) >= PREFIX_LENGTH else ()
+        parts = self._splits(word) if len(word) >= MIN_COMPOUND_LENGTH else ()
+        part_terms = tuple(self._part_term(part) for part in parts)
+        return Slot(word, (stem,), loose, part_terms)
+
+    def _part_term(self, part: str) -> str:
+        concept = self.lexicon.concept_of.get(part)
+        return CONCEPT_PREFIX + concept if concept else self._stemmer.stemWord(part)
+
+    def _splits(self, word: str) -> tuple[str, ...]:
+        """Split a compound into known parts (mantelzorgwaardering → mantelzorg, waardering)."""
+        return _split_compound(word, self._parts)
+
+
+def _split_compound(word: str, parts: frozenset[str]) -> tuple[str, ...]:
+    """Fewest-parts split of `word` into known parts, allowing linking letters; () if none."""
+    best: dict[int, tuple[str, ...]] = {0: ()}
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - 25), end - MIN_PART_LENGTH + 1):
+            if start not in best:
+                continue
+            piece = word[start:end]
+            if piece in parts:
+                candidate = (*best[start], piece)
+                if end not in best or len(candidate) < len(best[end]):
+                    best[end] = candidate
+            for link in LINKING_LETTERS:
+                if piece.endswith(link) and piece[: -len(link)] in parts and start > 0:
+                    candidate = (*best[start], piece[: -len(link)])
+                    if end not in best or len(candidate) < len(best[end]):
+                        best[end] = candidate
+    split = best.get(len(word), ())
+    return split if len(split) >= 2 else ()

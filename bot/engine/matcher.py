@@ -1,0 +1,184 @@
+"""Free-text search over services and FAQ entries: an index built once, scored 0..1."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.engine.language import Analyzer, Lexicon, Slot, builtin_lexicon
+from bot.kb.loader import KnowledgeBase
+from bot.kb.models import FaqEntry, LocalText, Service
+
+Kind = Literal["service", "faq"]
+
+# How strongly a word in each field says what a document is about.
+FIELD_WEIGHTS = {
+    "name": 1.0,
+    "keywords": 1.0,
+    "question": 1.0,
+    "examples": 0.85,
+    "summary": 0.7,
+    "details": 0.45,
+    "answer": 0.45,
+    "for_whom": 0.35,
+    "cost": 0.2,
+}
+MIN_SCORE = 0.42  # below this the bot says honestly that it does not know
+CLOSE_MARGIN = 0.08  # two results closer than this: ask "Bedoel je…?"
+RELATIVE_FLOOR = 0.75  # further results must reach this share of the best score
+MAX_RESULTS = 5
+UNKNOWN_WORD_SHARE = 0.35  # weight of a word the knowledge base never uses, relative to median
+QUERY_WEIGHT_CAP = 5.0  # long stories: the score is judged on the strongest few words
+
+
+@dataclass(frozen=True)
+class Match:
+    """One search result: what it is, how well it fits, and why."""
+
+    kind: Kind
+    id: str
+    score: float
+    matched: tuple[str, ...]  # the resident's words that matched
+
+    def explain(self) -> str:
+        """Which words matched, for logs of the eval tool and for authors."""
+        return ", ".join(self.matched) or "-"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked matches plus the bot's decision about them."""
+
+    matches: tuple[Match, ...]
+    ambiguous: bool  # the best two are too close to choose: ask the resident
+
+    @property
+    def best(self) -> Match | None:
+        """The top match, if any."""
+        return self.matches[0] if self.matches else None
+
+
+@dataclass
+class _Document:
+    kind: Kind
+    id: str
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def add(self, terms: Iterable[tuple[str, float]], weight: float) -> None:
+        for term, strength in terms:
+            value = weight * strength
+            if value > self.weights.get(term, 0.0):
+                self.weights[term] = value
+
+
+class Matcher:
+    """The search service: build once from a knowledge base, then answer many questions."""
+
+    def __init__(self, kb: KnowledgeBase, *, lexicon: Lexicon | None = None) -> None:
+        self.analyzer = Analyzer(lexicon or builtin_lexicon())
+        self._documents: list[_Document] = []
+        entries: list[Service | FaqEntry] = [*kb.services.values(), *kb.faq.values()]
+        self.analyzer.learn(text for entry in entries for text in _texts(entry))
+        self.analyzer.freeze()
+        for entry in entries:
+            self._documents.append(self._document(entry))
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        for index, document in enumerate(self._documents):
+            for term, weight in document.weights.items():
+                self._postings.setdefault(term, []).append((index, weight))
+        count = len(self._documents)
+        self._idf = {
+            term: math.log(1 + (count - len(posting) + 0.5) / (len(posting) + 0.5))
+            for term, posting in self._postings.items()
+        }
+        ordered = sorted(self._idf.values())
+        median = ordered[len(ordered) // 2] if ordered else 1.0
+        self._unknown_weight = median * UNKNOWN_WORD_SHARE
+
+    def search(
+        self, text: str, *, allowed: Callable[[Kind, str], bool] | None = None
+    ) -> SearchResult:
+        """Rank documents for `text`; `allowed` filters (e.g. by the resident's gemeente)."""
+        slots = self.analyzer.slots(text)
+        if not slots:
+            return SearchResult((), False)
+        slot_weights = [self._slot_weight(slot) for slot in slots]
+        total = min(sum(slot_weights), max(QUERY_WEIGHT_CAP, max(slot_weights)))
+        scores: dict[int, float] = {}
+        matched: dict[int, list[str]] = {}
+        for slot, weight in zip(slots, slot_weights, strict=True):
+            for index, credit in self._slot_credit(slot).items():
+                scores[index] = scores.get(index, 0.0) + weight * credit
+                matched.setdefault(index, []).append(slot.word)
+        ranked = sorted(
+            (
+                Match(doc.kind, doc.id, round(min(1.0, scores[i] / total), 4), tuple(matched[i]))
+                for i, doc in ((i, self._documents[i]) for i in scores)
+                if allowed is None or allowed(doc.kind, doc.id)
+            ),
+            key=lambda match: (-match.score, match.kind != "faq", match.id),
+        )
+        return _decide(ranked)
+
+    def _slot_weight(self, slot: Slot) -> float:
+        known = [self._idf[t] for t in (*slot.exact, *slot.loose) if t in self._idf]
+        if known:
+            return max(known)
+        parts = [self._idf[t] for t in slot.parts if t in self._idf]
+        return sum(parts) / len(slot.parts) if parts else self._unknown_weight
+
+    def _slot_credit(self, slot: Slot) -> dict[int, float]:
+        """Per document, how fully it covers this slot (0..1)."""
+        credit: dict[int, float] = {}
+        for terms, factor in ((slot.exact, 1.0), (slot.loose, 0.8)):
+            for term in terms:
+                for index, weight in self._postings.get(term, ()):
+                    value = weight * factor
+                    if value > credit.get(index, 0.0):
+                        credit[index] = value
+        if slot.parts:
+            share = 0.9 / len(slot.parts)
+            part_credit: dict[int, float] = {}
+            for term in set(slot.parts):
+                for index, weight in self._postings.get(term, ()):
+                    part_credit[index] = part_credit.get(index, 0.0) + weight * share
+            for index, value in part_credit.items():
+                if value > credit.get(index, 0.0):
+                    credit[index] = value
+        return credit
+
+    def _document(self, entry: Service | FaqEntry) -> _Document:
+        kind: Kind = "service" if isinstance(entry, Service) else "faq"
+        document = _Document(kind, entry.id)
+        for field_name, weight in FIELD_WEIGHTS.items():
+            for text in _field_texts(entry, field_name):
+                document.add(self.analyzer.terms(text), weight)
+        document.add(self.analyzer.terms(entry.id.replace("-", " ")), FIELD_WEIGHTS["keywords"])
+        return document
+
+
+def _decide(ranked: list[Match]) -> SearchResult:
+    """Keep what the bot would really offer, and whether it must ask which one is meant."""
+    if not ranked or ranked[0].score < MIN_SCORE:
+        return SearchResult((), False)
+    floor = max(MIN_SCORE, ranked[0].score * RELATIVE_FLOOR)
+    offered = tuple(match for match in ranked if match.score >= floor)[:MAX_RESULTS]
+    ambiguous = len(offered) > 1 and offered[0].score - offered[1].score < CLOSE_MARGIN
+    return SearchResult(offered, ambiguous)
+
+
+def _field_texts(entry: Service | FaqEntry, field_name: str) -> list[str]:
+    value = getattr(entry, field_name, None)
+    if value is None:
+        return []
+    if isinstance(value, LocalText):
+        return [value.nl, value.en] if value.en else [value.nl]
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def _texts(entry: Service | FaqEntry) -> list[str]:
+    return [text for name in FIELD_WEIGHTS for text in _field_texts(entry, name)]

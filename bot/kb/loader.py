@@ -1,0 +1,404 @@
+"""Load a knowledge-base folder and report every problem at once, with file and line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.kb.models import (
+    CrisisFile,
+    FaqEntry,
+    FaqFile,
+    Gemeente,
+    LocalText,
+    Service,
+    ServicesFile,
+    Tree,
+)
+from bot.kb.yamlsource import Location, YamlSource, YamlSyntaxError, read_yaml
+
+REQUIRED_FILES = ("services.yaml", "faq.yaml", "tree.yaml", "gemeente.yaml")
+STALE_AFTER_DAYS = 365
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of the checker, pointing at a file and line."""
+
+    file: str
+    line: int
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A validated knowledge base, ready for the engine."""
+
+    folder: Path
+    services: dict[str, Service]
+    faq: dict[str, FaqEntry]
+    tree: Tree
+    gemeente: Gemeente
+    texts: dict[str, LocalText] = field(default_factory=dict)
+    crisis: CrisisFile = field(default_factory=CrisisFile)
+    warnings: tuple[Problem, ...] = ()
+
+
+class KnowledgeBaseError(Exception):
+    """The knowledge base has errors; `problems` lists all of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{sum(p.severity == 'error' for p in problems)} error(s)")
+        self.problems = problems
+
+
+class _Collector:
+    """Gathers problems for one knowledge base while it is being read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problems: list[Problem] = []
+
+    def add(self, file: str, line: int, message: str, *, warning: bool = False) -> None:
+        self.problems.append(Problem(file, line, message, "warning" if warning else "error"))
+
+
+def load_knowledge_base(folder: Path | str, *, today: dt.date | None = None) -> KnowledgeBase:
+    """Read and validate `folder`; raise KnowledgeBaseError listing every error."""
+    folder = Path(folder)
+    collector = _Collector(folder)
+    if not folder.is_dir():
+        raise KnowledgeBaseError([Problem(str(folder), 1, "this folder does not exist")])
+
+    sources: dict[str, YamlSource] = {}
+    for name in (*REQUIRED_FILES, "texts.yaml", "crisis.yaml"):
+        path = folder / name
+        if not path.exists():
+            if name in REQUIRED_FILES:
+                collector.add(str(path), 1, f"{name} is missing from the knowledge base")
+            continue
+        try:
+            sources[name] = read_yaml(path)
+        except YamlSyntaxError as exc:
+            collector.add(str(path), exc.line, exc.message)
+            continue
+        for key, line in sources[name].duplicate_keys:
+            collector.add(str(path), line, f"the key '{key}' appears twice here")
+
+    services = _validate(collector, sources.get("services.yaml"), ServicesFile)
+    faq = _validate(collector, sources.get("faq.yaml"), FaqFile)
+    tree = _validate(collector, sources.get("tree.yaml"), Tree)
+    gemeente = _validate(collector, sources.get("gemeente.yaml"), Gemeente)
+    crisis = _validate(collector, sources.get("crisis.yaml"), CrisisFile)
+    texts = _validate_texts(collector, sources.get("texts.yaml"))
+
+    service_map = _unique(collector, sources.get("services.yaml"), services, "services")
+    faq_map = _unique(collector, sources.get("faq.yaml"), faq, "faq")
+    if services and faq:
+        _check_faq_links(collector, sources["faq.yaml"], faq, service_map)
+    if tree:
+        _check_tree(collector, sources["tree.yaml"], tree, service_map, faq_map, services, faq)
+    if gemeente and services:
+        _check_gemeenten(collector, sources["services.yaml"], services, gemeente)
+    _check_dates(collector, sources, services, faq, today or dt.date.today())
+    _check_readability(collector, sources, services, faq)
+
+    errors = [p for p in collector.problems if p.severity == "error"]
+    if errors or not (services and faq and tree and gemeente):
+        raise KnowledgeBaseError(sorted(collector.problems, key=_order))
+    return KnowledgeBase(
+        folder=folder,
+        services=service_map,
+        faq=faq_map,
+        tree=tree,
+        gemeente=gemeente,
+        texts=texts,
+        crisis=crisis or CrisisFile(),
+        warnings=tuple(sorted(collector.problems, key=_order)),
+    )
+
+
+def check_knowledge_base(folder: Path | str, *, today: dt.date | None = None) -> list[Problem]:
+    """All errors and warnings for `folder`, for `wegwijzer check`."""
+    try:
+        return list(load_knowledge_base(folder, today=today).warnings)
+    except KnowledgeBaseError as exc:
+        return exc.problems
+
+
+def _order(problem: Problem) -> tuple[str, int, str]:
+    return (problem.file, problem.line, problem.message)
+
+
+def _validate(
+    collector: _Collector, source: YamlSource | None, model: type[M]
+) -> M | None:
+    if source is None:
+        return None
+    file = str(source.path)
+    if not isinstance(source.data, dict):
+        collector.add(file, 1, f"{source.path.name} must be a mapping of keys, such as "
+                      f"{_expected_top_keys(model)}")
+        return None
+    try:
+        return model.model_validate(source.data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            location: Location = tuple(error["loc"])
+            collector.add(file, source.line_of(location), _describe(error, model, source))
+        return None
+
+
+def _expected_top_keys(model: type[BaseModel]) -> str:
+    return ", ".join(f"'{name}:'" for name in model.model_fields)
+
+
+def _describe(error: Any, model: type[BaseModel], source: YamlSource) -> str:
+    """A plain-language message for one pydantic error."""
+    loc = tuple(error["loc"])
+    where = _where(loc, source)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _allowed_keys(model, loc[:-1])
+        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; allowed: {', '.join(allowed)}"
+        return f"unknown key '{key}'{where}{suggestion}"
+    if kind == "missing":
+        return f"'{loc[-1]}' is required{where}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field_name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
+    if kind == "string_pattern_mismatch":
+        return f"'{field_name}' may only hold a-z, 0-9 and - (got '{error['input']}'){where}"
+    return f"{field_name}: {message}{where}" if field_name else f"{message}{where}"
+
+
+def _where(loc: tuple[Any, ...], source: YamlSource) -> str:
+    """' in service 'mee'' style context for the entry an error sits in."""
+    if len(loc) >= 2 and loc[0] in ("services", "faq") and isinstance(loc[1], int):
+        entries = source.data.get(loc[0]) if isinstance(source.data, dict) else None
+        if isinstance(entries, list) and loc[1] < len(entries):
+            entry = entries[loc[1]]
+            if isinstance(entry, dict) and "id" in entry:
+                kind = "service" if loc[0] == "services" else "FAQ entry"
+                return f" (in {kind} '{entry['id']}')"
+    if len(loc) >= 2 and loc[0] == "nodes":
+        return f" (in node '{loc[1]}')"
+    return ""
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names valid at `loc`, following the model's nested annotations."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field_info = current.model_fields.get(str(part))
+        if field_info is None:  # a free-form mapping key such as a node id
+            current = _mapping_value_model(current)
+            continue
+        current = _model_in(field_info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _mapping_value_model(model: Any) -> Any:
+    for info in model.model_fields.values():
+        args = getattr(info.annotation, "__args__", ())
+        if getattr(info.annotation, "__origin__", None) is dict and len(args) == 2:
+            return args[1]
+    return model
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel inside list[...], X | None, Annotated[...] or dict[str, X]."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return getattr(annotation, "__origin__", None) and _model_in(annotation.__origin__)
+
+
+def _validate_texts(collector: _Collector, source: YamlSource | None) -> dict[str, LocalText]:
+    if source is None:
+        return {}
+    if not isinstance(source.data, dict):
+        collector.add(str(source.path), 1, "texts.yaml must map text keys to {nl:, en:} texts")
+        return {}
+    from bot.engine.texts import DEFAULT_TEXT_KEYS  # the engine owns the list of its sentences
+
+    texts = {}
+    for key, value in source.data.items():
+        line = source.line_of((key,))
+        if key not in DEFAULT_TEXT_KEYS:
+            hint = difflib.get_close_matches(key, DEFAULT_TEXT_KEYS, n=1)
+            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            collector.add(str(source.path), line, f"unknown text key '{key}'{extra}")
+            continue
+        try:
+            texts[key] = LocalText.model_validate(value)
+        except ValidationError:
+            collector.add(str(source.path), line, f"text '{key}' needs nl: (and optionally en:)")
+    return texts
+
+
+def _unique(
+    collector: _Collector, source: YamlSource | None, parsed: Any, key: str
+) -> dict[str, Any]:
+    entries = getattr(parsed, key, None) or []
+    found: dict[str, Any] = {}
+    for index, entry in enumerate(entries):
+        if entry.id in found:
+            assert source is not None
+            collector.add(str(source.path), source.line_of((key, index, "id")),
+                          f"duplicate id '{entry.id}': every id must be unique")
+        found.setdefault(entry.id, entry)
+    return found
+
+
+def _check_faq_links(
+    collector: _Collector, source: YamlSource, faq: FaqFile, services: dict[str, Service]
+) -> None:
+    for index, entry in enumerate(faq.faq):
+        for position, service_id in enumerate(entry.services):
+            if service_id not in services:
+                _dangling(collector, source, ("faq", index, "services", position),
+                          f"FAQ entry '{entry.id}' names service '{service_id}'", services)
+
+
+def _dangling(
+    collector: _Collector, source: YamlSource, loc: Location, what: str, known: Any
+) -> None:
+    target = str(what.rsplit("'", 2)[-2])
+    hint = difflib.get_close_matches(target, list(known), n=1)
+    extra = f"; did you mean '{hint[0]}'?" if hint else ""
+    collector.add(str(source.path), source.line_of(loc), f"{what}, which does not exist{extra}")
+
+
+def _check_tree(
+    collector: _Collector,
+    source: YamlSource,
+    tree: Tree,
+    services: dict[str, Service],
+    faq: dict[str, FaqEntry],
+    services_ok: ServicesFile | None,
+    faq_ok: FaqFile | None,
+) -> None:
+    if tree.start not in tree.nodes:
+        _dangling(collector, source, ("start",), f"start names node '{tree.start}'", tree.nodes)
+    for node_id, node in tree.nodes.items():
+        for index, option in enumerate(node.options):
+            loc: Location = ("nodes", node_id, "options", index)
+            if option.next and option.next not in tree.nodes:
+                _dangling(collector, source, (*loc, "next"),
+                          f"node '{node_id}' leads to node '{option.next}'", tree.nodes)
+            for position, service_id in enumerate(option.services or []):
+                if services_ok and service_id not in services:
+                    _dangling(collector, source, (*loc, "services", position),
+                              f"node '{node_id}' names service '{service_id}'", services)
+            for position, faq_id in enumerate(option.faq or []):
+                if faq_ok and faq_id not in faq:
+                    _dangling(collector, source, (*loc, "faq", position),
+                              f"node '{node_id}' names FAQ entry '{faq_id}'", faq)
+    if tree.start not in tree.nodes:
+        return  # every node would be "unreachable": the start error says it all
+    reachable = _reachable(tree)
+    for node_id in tree.nodes:
+        if node_id not in reachable:
+            collector.add(str(source.path), source.line_of(("nodes", node_id)),
+                          f"node '{node_id}' cannot be reached from start '{tree.start}'")
+
+
+def _reachable(tree: Tree) -> set[str]:
+    seen: set[str] = set()
+    pending = [tree.start]
+    while pending:
+        node_id = pending.pop()
+        if node_id in seen or node_id not in tree.nodes:
+            continue
+        seen.add(node_id)
+        pending.extend(option.next for option in tree.nodes[node_id].options if option.next)
+    return seen
+
+
+def _check_gemeenten(
+    collector: _Collector, source: YamlSource, services: ServicesFile, gemeente: Gemeente
+) -> None:
+    known = {name.casefold(): name for name in gemeente.gemeenten}
+    for index, service in enumerate(services.services):
+        for position, name in enumerate(service.gemeenten):
+            if name.casefold() not in known:
+                hint = difflib.get_close_matches(name, list(known.values()), n=1)
+                extra = f"; did you mean '{hint[0]}'?" if hint else ""
+                collector.add(
+                    str(source.path), source.line_of(("services", index, "gemeenten", position)),
+                    f"service '{service.id}' names gemeente '{name}', which is not in "
+                    f"gemeente.yaml{extra}",
+                )
+
+
+def _check_dates(
+    collector: _Collector,
+    sources: dict[str, YamlSource],
+    services: ServicesFile | None,
+    faq: FaqFile | None,
+    today: dt.date,
+) -> None:
+    groups: list[tuple[str, str, list[Any]]] = [
+        ("services.yaml", "services", services.services if services else []),
+        ("faq.yaml", "faq", faq.faq if faq else []),
+    ]
+    for file_name, key, entries in groups:
+        source = sources.get(file_name)
+        for index, entry in enumerate(entries):
+            if entry.checked is None or source is None:
+                continue
+            line = source.line_of((key, index, "checked"))
+            if entry.checked > today:
+                collector.add(str(source.path), line,
+                              f"'{entry.id}' has a checked date in the future ({entry.checked})")
+            elif (today - entry.checked).days > STALE_AFTER_DAYS:
+                collector.add(str(source.path), line,
+                              f"'{entry.id}' was last checked on {entry.checked}, more than 12 "
+                              "months ago; please verify it again", warning=True)
+
+
+def _check_readability(
+    collector: _Collector,
+    sources: dict[str, YamlSource],
+    services: ServicesFile | None,
+    faq: FaqFile | None,
+) -> None:
+    from bot.kb.readability import readability_problems
+
+    checks: list[tuple[str, str, list[Any], tuple[str, ...]]] = [
+        ("services.yaml", "services", services.services if services else [],
+         ("summary", "details", "for_whom", "cost")),
+        ("faq.yaml", "faq", faq.faq if faq else [], ("question", "answer")),
+    ]
+    for file_name, key, entries, fields in checks:
+        source = sources.get(file_name)
+        if source is None:
+            continue
+        for index, entry in enumerate(entries):
+            for name in fields:
+                text: LocalText | None = getattr(entry, name)
+                if text is None:
+                    continue
+                for message in readability_problems(text.nl):
+                    collector.add(str(source.path), source.line_of((key, index, name)),
+                                  f"'{entry.id}' {name}: {message}", warning=True)
+
