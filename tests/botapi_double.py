@@ -696,6 +696,9 @@ class BotApiDouble:
             call.status, call.response = 200, {"ok": True, "result": result}
         except ApiError as err:
             call.status, call.response = err.status, err.body()
+        except Exception as exc:  # a bug in the double: report it loudly but as JSON
+            crash = ApiError(500, f"Internal Server Error: test double crashed: {exc!r}")
+            call.status, call.response = 500, crash.body()
         self._notify()
         return web.json_response(call.response, status=call.status)
 
@@ -913,10 +916,8 @@ class BotApiDouble:
         text = text.strip()
         total, fixed = utf16_len(text), []
         for entity in entities:
-            start, end = (
-                max(entity["offset"] - shift, 0),
-                min(entity["offset"] + entity["length"] - shift, total),
-            )
+            start = max(entity["offset"] - shift, 0)
+            end = min(entity["offset"] + entity["length"] - shift, total)
             if end > start:
                 fixed.append({**entity, "offset": start, "length": end - start})
         return text, fixed
@@ -928,11 +929,10 @@ class BotApiDouble:
         caption, entities = self._format(params, "caption")
         if utf16_len(caption) > MAX_CAPTION:
             raise bad_request("message caption is too long")
-        return (
-            {"caption": caption, **({"caption_entities": entities} if entities else {})}
-            if caption
-            else {}
-        )
+        fields: JSON = {"caption": caption} if caption else {}
+        if caption and entities:
+            fields["caption_entities"] = entities
+        return fields
 
     @staticmethod
     def _markup(markup: Any) -> JSON | None:
@@ -959,13 +959,12 @@ class BotApiDouble:
         if message_id is None:
             return None
         target = chat.live_message(message_id)
-        if target is None:
-            if reply.get("allow_sending_without_reply") or params.get(
-                "allow_sending_without_reply"
-            ):
-                return None
+        lenient = reply.get(
+            "allow_sending_without_reply", params.get("allow_sending_without_reply")
+        )
+        if target is None and not lenient:
             raise bad_request("message to be replied not found")
-        return self._public(target, nested=True)
+        return None if target is None else self._public(target, nested=True)
 
     def _store_bot_message(self, chat: ChatState, params: JSON, content: JSON) -> JSON:
         """Create, store and return (public form) a message sent by the bot."""

@@ -90,9 +90,7 @@ async def test_long_poll_times_out_empty_and_wakes_on_update(
     assert [u.update_id for u in updates] == [injected["update_id"]]
 
 
-async def test_second_instance_polling_causes_conflict(
-    botapi: BotApiDouble, tg_bot: Bot
-) -> None:
+async def test_second_instance_polling_causes_conflict(botapi: BotApiDouble, tg_bot: Bot) -> None:
     first = asyncio.create_task(tg_bot.get_updates(timeout=3))
     await asyncio.sleep(0.1)  # let the first long poll reach the server
     async with Bot(botapi.token, base_url=botapi.base_url) as second_instance:
@@ -118,7 +116,9 @@ async def test_send_message_shape_and_transcript(botapi: BotApiDouble, tg_bot: B
 
     call = botapi.calls_to("sendMessage")[0]
     assert call.params["chat_id"] == USER and call.ok
-    assert call.params["reply_markup"] == {"inline_keyboard": [[{"text": "Ja", "callback_data": "yes"}]]}
+    assert call.params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Ja", "callback_data": "yes"}]]
+    }
     sent = await botapi.wait_for_messages(USER, 2, timeout=0.1)
     assert [m["text"] for m in sent] == ["Hoi & welkom", "Tweede"]
     assert isinstance(sent[0]["date"], int)
@@ -127,16 +127,16 @@ async def test_send_message_shape_and_transcript(botapi: BotApiDouble, tg_bot: B
 async def test_bad_requests_surface_as_bad_request(botapi: BotApiDouble, tg_bot: Bot) -> None:
     botapi.add_private_chat(USER, "Anna")
     await tg_bot.send_message(USER, "😀" * 2048)  # 4096 UTF-16 code units: still fits
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await tg_bot.send_message(USER, "😀" * 2048 + "x")
-    with pytest.raises(BadRequest, match="(?i)message text is empty"):
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
         await tg_bot.send_message(USER, "<b> </b>", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await tg_bot.send_message(777, "hallo")
-    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         button = InlineKeyboardButton("x", callback_data="x" * 65)
         await tg_bot.send_message(USER, "hallo", reply_markup=InlineKeyboardMarkup([[button]]))
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await tg_bot.send_message(USER, "a <br> b", parse_mode="HTML")
     assert len(botapi.sent_messages(USER)) == 1
     assert [c.status for c in botapi.calls_to("sendMessage")] == [200, 400, 400, 400, 400, 400]
@@ -157,13 +157,13 @@ async def test_forum_topics_and_deleted_thread(botapi: BotApiDouble, tg_bot: Bot
     assert Update.de_json(update, tg_bot).message.message_thread_id == topic.message_thread_id
 
     botapi.delete_topic(GROUP, topic.message_thread_id)
-    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
         await tg_bot.send_message(GROUP, "Weg", message_thread_id=topic.message_thread_id)
-    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
         await tg_bot.send_message(GROUP, "Nooit", message_thread_id=9999)
 
     botapi.add_group(-1009, "Zonder rechten", forum=True, can_manage_topics=False)
-    with pytest.raises(BadRequest, match="(?i)not enough rights"):
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
         await tg_bot.create_forum_topic(-1009, "Nope")
 
 
@@ -187,9 +187,7 @@ async def test_retry_after_and_server_errors(botapi: BotApiDouble, tg_bot: Bot) 
     assert [m["text"] for m in botapi.sent_messages(USER)] == ["derde poging"]
 
 
-async def test_slow_response_times_out_but_is_delivered(
-    botapi: BotApiDouble, tg_bot: Bot
-) -> None:
+async def test_slow_response_times_out_but_is_delivered(botapi: BotApiDouble, tg_bot: Bot) -> None:
     botapi.add_private_chat(USER, "Anna")
     botapi.slow("sendMessage", 0.5)
     with pytest.raises(TimedOut):
@@ -222,16 +220,16 @@ async def test_callback_button_edit_and_delete(botapi: BotApiDouble, tg_bot: Bot
     assert query.data == "yes" and query.from_user.id == USER
     assert query.message.message_id == msg.message_id
     assert await query.answer("Dank!")
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await query.answer()
 
     edited = await tg_bot.edit_message_text("Bedankt", chat_id=USER, message_id=msg.message_id)
     assert edited.text == "Bedankt" and edited.reply_markup is None
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await tg_bot.edit_message_text("Bedankt", chat_id=USER, message_id=msg.message_id)
     assert await tg_bot.delete_message(USER, msg.message_id)
     assert botapi.is_deleted(USER, msg.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await tg_bot.delete_message(USER, msg.message_id)
 
 

@@ -10,7 +10,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.engine.language import tokens
 
-MAX_GAP = 2  # words allowed between the words of a phrase ("ik wil er niet meer zijn")
+MAX_GAP = 3  # words allowed between the words of a phrase ("ik wil er niet meer zijn")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class CrisisResult:
 
 
 def _word_matches(pattern: str, word: str) -> bool:
+    if "|" in pattern:
+        return any(_word_matches(choice, word) for choice in pattern.split("|"))
     if pattern.endswith("*"):
         stem = pattern[:-1]
         return word.startswith(stem) or (
@@ -37,12 +39,14 @@ def _word_matches(pattern: str, word: str) -> bool:
 
 
 def _phrase_tokens(phrase: object) -> tuple[str, ...]:
-    # Keep a trailing * (tokens() would strip it as punctuation).
-    phrase = str(phrase)
-    star = phrase.strip().endswith("*")
-    words = tokens(phrase)
-    if star and words:
-        words[-1] += "*"
+    """Fold each word of a phrase, keeping the pattern marks: "slaat me|mij", "zelfmoord*"."""
+    words = []
+    for raw in str(phrase).split():
+        choices = ["".join(tokens(choice)) + ("*" if choice.endswith("*") else "")
+                   for choice in raw.split("|")]
+        choices = [choice for choice in choices if choice.strip("*")]
+        if choices:
+            words.append("|".join(choices))
     return tuple(words)
 
 
