@@ -9,7 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.kb.loader import KnowledgeBase, KnowledgeBaseError, check_knowledge_base, load_knowledge_base
+from bot.kb.loader import (
+    KnowledgeBase,
+    KnowledgeBaseError,
+    check_knowledge_base,
+    load_knowledge_base,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -59,7 +64,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.engine.conversation import Engine, State
 
     engine = Engine(_load(args.kb))
-    questions = args.question and [" ".join(args.question)] or (
+    questions = args.question or (
         line.rstrip("\n") for line in sys.stdin if line.strip()
     )
     for question in questions:

@@ -4,6 +4,18 @@ The double keeps a small world model (users, chats, forum topics, messages), spe
 Bot API wire format (``POST {root}/bot{token}/{method}`` with JSON, urlencoded or multipart
 parameters), records every call, and lets tests inject user updates and faults.
 Error descriptions follow the real Bot API where known; a few are close approximations.
+HTML parse_mode is parsed into entities (unsupported tags are rejected like Telegram does);
+Markdown modes are not parsed. In forums, the General topic is addressed without
+message_thread_id; thread ids of unknown or deleted topics give "message thread not found".
+
+Typical use::
+
+    async with BotApiDouble() as api:
+        api.add_private_chat(42, "Anna")
+        app = Application.builder().token(api.token).base_url(api.base_url).build()
+        ...  # initialize, start, app.updater.start_polling(poll_interval=0.0, timeout=1)
+        api.user_sends_text(42, "/start")
+        (reply,) = await api.wait_for_messages(42, 1)
 """
 
 from __future__ import annotations
@@ -270,7 +282,7 @@ class ChatState:
         """Return a stored, not deleted message."""
         if message_id in self.deleted:
             return None
-        return self.messages.get(message_id)  # type: ignore[no-any-return]
+        return self.messages.get(message_id)
 
 
 @dataclass
@@ -426,6 +438,8 @@ class BotApiDouble:
         )  # fmt: skip
         for uid in chat.members | chat.admins | ({owner} if owner else set()):
             self._ensure_user(uid)
+        if forum:
+            chat.last_message_id = 1  # message 1 opened the General topic
         self.chats[chat_id] = chat
         return chat.as_chat()
 
@@ -656,9 +670,14 @@ class BotApiDouble:
         await self._wait(
             lambda: len(self.sent_messages(chat_id)) >= count,
             timeout,
-            lambda: f"{count} messages to chat {chat_id}; got {self.sent_messages(chat_id)}",
+            lambda: f"{count} messages to chat {chat_id}; got {self._texts(chat_id)}",
         )
         return self.sent_messages(chat_id)
+
+    def _texts(self, chat_id: int | None) -> list[Any]:
+        """Texts (or captions / kinds) of sent messages, for failure messages."""
+        kinds = ("text", "caption", *CONTENT_KEYS)
+        return [next((m[k] for k in kinds if k in m), "?") for m in self.sent_messages(chat_id)]
 
     async def wait_until_confirmed(self, update_id: int, timeout: float = 5.0) -> None:
         """Wait until getUpdates has been called with an offset above ``update_id``."""
@@ -670,11 +689,14 @@ class BotApiDouble:
 
     async def wait_for_call(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until ``count`` calls of ``method`` have been answered."""
-        done = lambda: [c for c in self.calls_to(method) if c.status is not None]  # noqa: E731
+
+        def answered() -> list[Call]:
+            return [c for c in self.calls_to(method) if c.status is not None]
+
         await self._wait(
-            lambda: len(done()) >= count, timeout, lambda: f"{count} answered {method} calls"
+            lambda: len(answered()) >= count, timeout, lambda: f"{count} answered {method} calls"
         )
-        return done()
+        return answered()
 
     # ----------------------------------------------------------------- HTTP plumbing
 

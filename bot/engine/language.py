@@ -97,6 +97,7 @@ class Analyzer:
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
+        self.protected: set[str] = set()  # acronyms in names (MEE, CAK) beat stop words
         self.vocabulary: set[str] = set()  # folded words seen in the knowledge base
         self._stemmer = Stemmer.Stemmer("dutch")
         self._by_length: dict[int, list[str]] = {}
@@ -107,6 +108,12 @@ class Analyzer:
         """Add the words of knowledge-base texts to the vocabulary used for typo repair."""
         for text in texts:
             self.vocabulary.update(tokens(text))
+
+    def protect_acronyms(self, names: Iterable[str]) -> None:
+        """Keep capitalised names such as MEE or CJG even when they look like stop words."""
+        for name in names:
+            for word in re.findall(r"\b[A-ZÀ-Ý]{2,}\b", name):
+                self.protected.add(fold(word))
 
     def freeze(self) -> None:
         """Prepare the typo and compound indexes once all texts are learned."""
@@ -134,7 +141,7 @@ class Analyzer:
                 continue
             word = words[index]
             index += 1
-            if word in self.lexicon.stopwords or len(word) < 2:
+            if (word in self.lexicon.stopwords and word not in self.protected) or len(word) < 2:
                 continue
             result.append(self._slot(word))
         return result

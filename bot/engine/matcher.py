@@ -5,9 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from typing import Literal
 
-from bot.engine.language import Analyzer, Lexicon, Slot, builtin_lexicon
+import yaml
+
+from bot.engine.language import Analyzer, Lexicon, Slot, builtin_lexicon, fold
 from bot.kb.loader import KnowledgeBase
 from bot.kb.models import FaqEntry, LocalText, Service
 
@@ -31,6 +35,8 @@ RELATIVE_FLOOR = 0.75  # further results must reach this share of the best score
 MAX_RESULTS = 5
 UNKNOWN_WORD_SHARE = 0.35  # weight of a word the knowledge base never uses, relative to median
 QUERY_WEIGHT_CAP = 5.0  # long stories: the score is judged on the strongest few words
+WEAK_WORD_SHARE = 0.3  # "uitleg", "regelen", "hulp": how someone asks, not what about
+SATURATION = 1.5  # summed field weight at which a word's credit reaches 63%
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,14 @@ class _Document:
     weights: dict[str, float] = field(default_factory=dict)
 
     def add(self, terms: Iterable[tuple[str, float]], weight: float) -> None:
+        # Evidence adds up: a document that names a word in its title, keywords and examples
+        # is more about it than one that mentions it once.
         for term, strength in terms:
-            value = weight * strength
-            if value > self.weights.get(term, 0.0):
-                self.weights[term] = value
+            self.weights[term] = self.weights.get(term, 0.0) + weight * strength
+
+    def saturate(self) -> None:
+        """Turn summed evidence into a credit between 0 and 1 (diminishing returns)."""
+        self.weights = {t: 1.0 - math.exp(-w / SATURATION) for t, w in self.weights.items()}
 
 
 class Matcher:
@@ -81,9 +91,14 @@ class Matcher:
         self._documents: list[_Document] = []
         entries: list[Service | FaqEntry] = [*kb.services.values(), *kb.faq.values()]
         self.analyzer.learn(text for entry in entries for text in _texts(entry))
+        self.analyzer.protect_acronyms(
+            text for service in kb.services.values() for text in _field_texts(service, "name")
+        )
         self.analyzer.freeze()
         for entry in entries:
-            self._documents.append(self._document(entry))
+            document = self._document(entry)
+            document.saturate()
+            self._documents.append(document)
         self._postings: dict[str, list[tuple[int, float]]] = {}
         for index, document in enumerate(self._documents):
             for term, weight in document.weights.items():
@@ -96,6 +111,10 @@ class Matcher:
         ordered = sorted(self._idf.values())
         median = ordered[len(ordered) // 2] if ordered else 1.0
         self._unknown_weight = median * UNKNOWN_WORD_SHARE
+        # A word used in only one or two documents is not more important to the resident's
+        # question than a topic word: cap its weight so rare filler cannot drown the topic.
+        self._weight_cap = math.log(1 + (count - 2.5) / 3.5) if count > 3 else 1.0
+        self._weak = weak_words()
 
     def search(
         self, text: str, *, allowed: Callable[[Kind, str], bool] | None = None
@@ -112,22 +131,27 @@ class Matcher:
             for index, credit in self._slot_credit(slot).items():
                 scores[index] = scores.get(index, 0.0) + weight * credit
                 matched.setdefault(index, []).append(slot.word)
-        ranked = sorted(
-            (
-                Match(doc.kind, doc.id, round(min(1.0, scores[i] / total), 4), tuple(matched[i]))
-                for i, doc in ((i, self._documents[i]) for i in scores)
-                if allowed is None or allowed(doc.kind, doc.id)
-            ),
-            key=lambda match: (-match.score, match.kind != "faq", match.id),
+        order = sorted(
+            (i for i in scores if allowed is None or allowed(self._documents[i].kind,
+                                                             self._documents[i].id)),
+            key=lambda i: (-scores[i], self._documents[i].kind != "faq", self._documents[i].id),
         )
+        ranked = [
+            Match(self._documents[i].kind, self._documents[i].id,
+                  round(min(1.0, scores[i] / total), 4), tuple(matched[i]))
+            for i in order[:MAX_RESULTS * 4]
+        ]
         return _decide(ranked)
 
     def _slot_weight(self, slot: Slot) -> float:
+        factor = WEAK_WORD_SHARE if slot.word in self._weak else 1.0
         known = [self._idf[t] for t in (*slot.exact, *slot.loose) if t in self._idf]
         if known:
-            return max(known)
+            return factor * min(max(known), self._weight_cap)
         parts = [self._idf[t] for t in slot.parts if t in self._idf]
-        return sum(parts) / len(slot.parts) if parts else self._unknown_weight
+        if parts:
+            return factor * min(sum(parts) / len(slot.parts), self._weight_cap)
+        return factor * self._unknown_weight
 
     def _slot_credit(self, slot: Slot) -> dict[int, float]:
         """Per document, how fully it covers this slot (0..1)."""
@@ -157,6 +181,13 @@ class Matcher:
                 document.add(self.analyzer.terms(text), weight)
         document.add(self.analyzer.terms(entry.id.replace("-", " ")), FIELD_WEIGHTS["keywords"])
         return document
+
+
+@lru_cache(maxsize=1)
+def weak_words() -> frozenset[str]:
+    """Words that say how someone asks rather than what about (data/weak_words.yaml)."""
+    text = resources.files("bot.engine").joinpath("data/weak_words.yaml").read_text("utf-8")
+    return frozenset(fold(str(word)) for word in yaml.safe_load(text)["weak_words"])
 
 
 def _decide(ranked: list[Match]) -> SearchResult:
