@@ -11,7 +11,14 @@ from typing import Literal
 
 import yaml
 
-from bot.engine.language import Analyzer, Lexicon, Slot, builtin_lexicon, fold
+from bot.engine.language import (
+    CONCEPT_PREFIX,
+    Analyzer,
+    Lexicon,
+    Slot,
+    builtin_lexicon,
+    fold,
+)
 from bot.kb.loader import KnowledgeBase
 from bot.kb.models import FaqEntry, LocalText, Service
 
@@ -36,7 +43,8 @@ MAX_RESULTS = 5
 UNKNOWN_WORD_SHARE = 0.35  # weight of a word the knowledge base never uses, relative to median
 QUERY_WEIGHT_CAP = 5.0  # long stories: the score is judged on the strongest few words
 WEAK_WORD_SHARE = 0.3  # "uitleg", "regelen", "hulp": how someone asks, not what about
-SATURATION = 1.5  # summed field weight at which a word's credit reaches 63%
+SATURATION = 1.5
+TITLE_BONUS = 0.15  # a question that covers a document's whole title is most likely about it  # summed field weight at which a word's credit reaches 63%
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class _Document:
     kind: Kind
     id: str
     weights: dict[str, float] = field(default_factory=dict)
+    title: tuple[frozenset[str], ...] = ()  # per title word: the terms that stand for it
 
     def add(self, terms: Iterable[tuple[str, float]], weight: float) -> None:
         # Evidence adds up: a document that names a word in its title, keywords and examples
@@ -88,6 +97,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, *, lexicon: Lexicon | None = None) -> None:
         self.analyzer = Analyzer(lexicon or builtin_lexicon())
+        self._weak = weak_words()
         self._documents: list[_Document] = []
         entries: list[Service | FaqEntry] = [*kb.services.values(), *kb.faq.values()]
         self.analyzer.learn(text for entry in entries for text in _texts(entry))
@@ -114,10 +124,13 @@ class Matcher:
         # A word used in only one or two documents is not more important to the resident's
         # question than a topic word: cap its weight so rare filler cannot drown the topic.
         self._weight_cap = math.log(1 + (count - 2.5) / 3.5) if count > 3 else 1.0
-        self._weak = weak_words()
 
     def search(
-        self, text: str, *, allowed: Callable[[Kind, str], bool] | None = None
+        self,
+        text: str,
+        *,
+        allowed: Callable[[Kind, str], bool] | None = None,
+        floor: float = MIN_SCORE,
     ) -> SearchResult:
         """Rank documents for `text`; `allowed` filters (e.g. by the resident's gemeente)."""
         slots = self.analyzer.slots(text)
@@ -131,6 +144,12 @@ class Matcher:
             for index, credit in self._slot_credit(slot).items():
                 scores[index] = scores.get(index, 0.0) + weight * credit
                 matched.setdefault(index, []).append(slot.word)
+        query_terms = {t for slot in slots for t in (*slot.exact, *slot.loose, *slot.parts)}
+        for index in scores:
+            title = self._documents[index].title
+            if title:
+                covered = sum(1 for word_terms in title if word_terms & query_terms)
+                scores[index] += TITLE_BONUS * total * covered / len(title)
         order = sorted(
             (i for i in scores if allowed is None or allowed(self._documents[i].kind,
                                                              self._documents[i].id)),
@@ -141,10 +160,11 @@ class Matcher:
                   round(min(1.0, scores[i] / total), 4), tuple(matched[i]))
             for i in order[:MAX_RESULTS * 4]
         ]
-        return _decide(ranked)
+        return _decide(ranked, floor)
 
     def _slot_weight(self, slot: Slot) -> float:
-        factor = WEAK_WORD_SHARE if slot.word in self._weak else 1.0
+        weak = slot.word in self._weak or any(term in self._weak for term in slot.exact)
+        factor = WEAK_WORD_SHARE if weak else 1.0
         known = [self._idf[t] for t in (*slot.exact, *slot.loose) if t in self._idf]
         if known:
             return factor * min(max(known), self._weight_cap)
@@ -180,6 +200,13 @@ class Matcher:
             for text in _field_texts(entry, field_name):
                 document.add(self.analyzer.terms(text), weight)
         document.add(self.analyzer.terms(entry.id.replace("-", " ")), FIELD_WEIGHTS["keywords"])
+        title_field = "name" if kind == "service" else "question"
+        document.title = tuple(
+            frozenset((*slot.exact, *slot.loose, *slot.parts))
+            for text in _field_texts(entry, title_field)[:1]
+            for slot in self.analyzer.slots(text, correct=False)
+            if slot.word not in self._weak
+        )
         return document
 
 
@@ -187,14 +214,16 @@ class Matcher:
 def weak_words() -> frozenset[str]:
     """Words that say how someone asks rather than what about (data/weak_words.yaml)."""
     text = resources.files("bot.engine").joinpath("data/weak_words.yaml").read_text("utf-8")
-    return frozenset(fold(str(word)) for word in yaml.safe_load(text)["weak_words"])
+    data = yaml.safe_load(text)
+    words = {fold(str(word)) for word in [*data["weak_words"], *data["more_weak_words"]]}
+    return frozenset(words | {CONCEPT_PREFIX + str(name) for name in data["weak_concepts"]})
 
 
-def _decide(ranked: list[Match]) -> SearchResult:
+def _decide(ranked: list[Match], min_score: float) -> SearchResult:
     """Keep what the bot would really offer, and whether it must ask which one is meant."""
-    if not ranked or ranked[0].score < MIN_SCORE:
+    if not ranked or ranked[0].score < min_score:
         return SearchResult((), False)
-    floor = max(MIN_SCORE, ranked[0].score * RELATIVE_FLOOR)
+    floor = max(min_score, ranked[0].score * RELATIVE_FLOOR)
     offered = tuple(match for match in ranked if match.score >= floor)[:MAX_RESULTS]
     ambiguous = len(offered) > 1 and offered[0].score - offered[1].score < CLOSE_MARGIN
     return SearchResult(offered, ambiguous)
