@@ -1,0 +1,135 @@
+"""The commands as a user runs them: chat over standard input, ask --json, eval."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.kbtools import DEFAULT_KB, MINIMAL, ROOT
+
+
+def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` the way a user would, from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+        cwd=ROOT, timeout=60, check=False,
+    )
+
+
+def test_chat_end_to_end_over_standard_input() -> None:
+    script = "\n".join([
+        "2",                     # Voor iemand anders
+        "1",                     # Geld → service card
+        "terug",                 # back to the topic question
+        "opnieuw",               # start over
+        "ik heb schulden",       # free text
+        "ik wil er niet meer zijn",  # crisis
+        "wat is het recept voor appeltaart",  # unknown
+        "/stop",
+    ]) + "\n"
+    result = run("chat", "--kb", str(MINIMAL), stdin=script)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert out.index("computerprogramma, geen mens") < out.index("Voor wie zoek je hulp?")
+    assert "  1) Voor mezelf\n  2) Voor iemand anders" in out
+    assert out.count("📍 Schuldhulp") == 2  # from the tree and from free text
+    assert out.count("Waar gaat het over?") == 2  # once forward, once after "terug"
+    assert "0800-0113" in out and "0800-2000" in out and "112" in out
+    assert "Sorry, dat weet ik niet." in out
+    assert out.rstrip().endswith("Tot ziens! / Goodbye!")
+
+
+def test_chat_ends_cleanly_at_end_of_input() -> None:
+    result = run("chat", "--kb", str(MINIMAL), stdin="1\n")
+    assert result.returncode == 0
+    assert "Waar gaat het over?" in result.stdout
+
+
+def test_ask_json_contract() -> None:
+    questions = "ik kan mijn rekeningen niet betalen\nik wil dood\nhoe laat speelt psv\n\n"
+    result = run("ask", "--kb", str(MINIMAL), "--json", stdin=questions)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["question"] for line in lines] == [
+        "ik kan mijn rekeningen niet betalen", "ik wil dood", "hoe laat speelt psv"]
+    debts, crisis, unknown = lines
+    assert set(debts) == {"question", "crisis", "matches"}
+    assert debts["crisis"] is False
+    assert debts["matches"][0] == {"kind": "service", "id": "schuldhulp",
+                                   "score": debts["matches"][0]["score"]}
+    assert 0 < debts["matches"][0]["score"] <= 1
+    assert len(debts["matches"]) <= 5
+    scores = [m["score"] for m in debts["matches"]]
+    assert scores == sorted(scores, reverse=True)
+    assert crisis == {"question": "ik wil dood", "crisis": True, "matches": []}
+    assert unknown["matches"] == [] and unknown["crisis"] is False
+
+
+def test_ask_takes_each_argument_as_a_question(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--kb", str(MINIMAL), "--json", "wat is de wmo", "schulden"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["question"], line["matches"][0]["id"]) for line in lines] == [
+        ("wat is de wmo", "wat-is-de-wmo"), ("schulden", "schuldhulp")]
+
+
+def test_eval_passes_and_fails_on_its_thresholds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = """
+cases:
+  - {q: ik heb schulden, expect: [schuldhulp]}
+  - {q: wat is de wmo, expect: wat-is-de-wmo}
+  - {q: hoe laat speelt psv, expect: none}
+  - {q: ik wil er niet meer zijn, crisis: true}
+  - {q: ik ben doodmoe, crisis: false}
+"""
+    good = tmp_path / "good.yaml"
+    good.write_text("thresholds: {top1: 0.9, top3: 0.9}\n" + cases)
+    assert main(["eval", "--kb", str(MINIMAL), str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "top-1 accuracy:   100.0%  (2/2)" in out
+    assert "missed crises:    0 of 1" in out and out.rstrip().endswith("PASS")
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(cases + "  - {q: ik zorg voor mijn moeder, expect: [schuldhulp]}\n"
+                   "  - {q: helemaal niets, crisis: true}\n")
+    assert main(["eval", "--kb", str(MINIMAL), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "top-1 accuracy:    66.7%  (2/3)" in out
+    assert "missed crisis: helemaal niets" in out
+    assert "expected schuldhulp, got mantelzorg" in out
+    assert "FAIL: top1 66.7% is below 90.0%" in out
+
+
+def test_eval_reports_a_broken_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("cases:\n  - expect: [x]\n")
+    assert main(["eval", "--kb", str(MINIMAL), str(broken)]) == 2
+    assert "case 1 needs a 'q:'" in capsys.readouterr().err
+
+
+def test_project_evaluation_file_meets_its_floors() -> None:
+    """Regression floor for the default knowledge base; the README keeps the exact figures."""
+    from bot.engine.conversation import Engine
+    from bot.evaluation import evaluate, load_cases
+    from bot.kb.loader import load_knowledge_base
+
+    cases, thresholds = load_cases(DEFAULT_KB / "eval.yaml")
+    report = evaluate(Engine(load_knowledge_base(DEFAULT_KB)), cases, thresholds)
+    assert report.answerable >= 300 and report.unanswerable >= 50 and report.crises >= 40
+    assert report.missed_crises == []
+    assert len(report.false_crises) <= 2
+    assert report.top1_rate >= 0.74
+    assert report.top3_rate >= 0.82
+
+
+def test_broken_knowledge_base_stops_chat_with_the_errors(tmp_path: Path) -> None:
+    (tmp_path / "services.yaml").write_text("services: [\n")
+    result = run("chat", "--kb", str(tmp_path))
+    assert result.returncode == 1
+    assert "services.yaml:2: error: YAML syntax error" in result.stderr
+    assert "Traceback" not in result.stderr

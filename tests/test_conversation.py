@@ -1,0 +1,231 @@
+"""The conversation engine: tree, back and start over, free text, crisis, unknown, buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.engine.conversation import (
+    BACK,
+    HANDOFF,
+    RESTART,
+    Choice,
+    Command,
+    Engine,
+    Start,
+    State,
+    Text,
+    Turn,
+)
+from bot.kb.loader import load_knowledge_base
+from tests.kbtools import ACHTERHOEK_KB, MINIMAL, copy_kb, edit
+
+MONDAY_10 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)  # 10:00 in Amsterdam
+
+
+def make_engine(folder: Path = MINIMAL, now: dt.datetime = MONDAY_10) -> Engine:
+    """An engine on a knowledge base with a fixed clock."""
+    return Engine(load_knowledge_base(folder, today=now.date()), clock=lambda: now)
+
+
+def tokens(turn: Turn) -> list[str]:
+    """Every button token of a turn, in order."""
+    return [option.token for reply in turn.replies for option in reply.options]
+
+
+def text(turn: Turn) -> str:
+    """All reply texts of a turn joined."""
+    return "\n".join(reply.text for reply in turn.replies)
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return make_engine()
+
+
+def test_start_introduces_bot_human_and_privacy_before_asking(engine: Engine) -> None:
+    turn = engine.handle(State(), Start())
+    welcome, privacy, question = turn.replies
+    assert "computerprogramma, geen mens" in welcome.text
+    assert "met een mens praten" in welcome.text
+    assert "niet end-to-end versleuteld" in privacy.text and "30 dagen" in privacy.text
+    assert welcome.options == () and privacy.options == ()
+    assert question.text.startswith("Voor wie zoek je hulp?")
+    assert [o.token for o in question.options] == ["o:begin:0", "o:begin:1", "l:en", "x", HANDOFF]
+    assert turn.state.node == "begin"
+
+
+def test_tree_to_service_card_with_hours(engine: Engine) -> None:
+    state = engine.handle(State(), Start()).state
+    turn = engine.handle(state, Choice("o:begin:1"))
+    assert turn.state.role == "carer" and turn.state.history == ("begin",)
+    assert turn.replies[0].text == "Waar gaat het over?"
+    turn = engine.handle(turn.state, Choice("o:onderwerp:0"))
+    card = turn.replies[0].text
+    assert card.startswith("📍 Schuldhulp\n\nGratis hulp als je schulden hebt.")
+    assert "Telefoon: 0475 538 888" in card
+    assert "Website: https://www.example.nl/schulden" in card
+    assert "🕘 Nu open, tot 12:00" in card
+    assert "Open: ma 09:00-12:00, 13:00-17:00; di 09:00-17:00" in card
+    assert "Gecontroleerd op 01-11-2026" in card
+    assert ("topic", "algemeen") in [(e.kind, e.detail) for e in turn.effects]
+    assert ("shown", "service:schuldhulp") in [(e.kind, e.detail) for e in turn.effects]
+    assert tokens(turn)[-3:] == [BACK, HANDOFF, RESTART]
+
+
+def test_example_data_is_marked_on_the_card(engine: Engine) -> None:
+    turn = engine.handle(State(), Choice("s:mantelzorg"))
+    assert "voorbeeldgegevens" in turn.replies[0].text
+    assert "Bel of kijk op de website voor de tijden" in turn.replies[0].text
+
+
+def test_back_and_start_over_work_at_every_step(engine: Engine) -> None:
+    state = engine.handle(State(), Start()).state
+    state = engine.handle(state, Choice("o:begin:0")).state
+    state = engine.handle(state, Choice("o:onderwerp:1")).state  # FAQ answer shown
+    turn = engine.handle(state, Text("terug"))
+    assert turn.replies[0].text == "Waar gaat het over?" and not turn.state.at_result
+    turn = engine.handle(turn.state, Choice(BACK))
+    assert turn.state.node == "begin" and turn.state.history == ()
+    turn = engine.handle(turn.state, Choice(BACK))  # at the start, back stays at the start
+    assert turn.state.node == "begin"
+    state = engine.handle(turn.state, Choice("o:begin:0")).state
+    turn = engine.handle(state, Text("Opnieuw!"))
+    assert turn.state.node == "begin" and turn.state.history == ()
+    assert engine.handle(state, Command("opnieuw")).state.history == ()
+
+
+def test_free_text_finds_the_service(engine: Engine) -> None:
+    turn = engine.handle(State(), Text("ik kan mijn rekenigen niet betalen"))
+    assert turn.replies[0].text.startswith("📍 Schuldhulp")
+    assert turn.state.at_result
+
+
+def test_faq_answer_offers_related_services(engine: Engine) -> None:
+    turn = engine.handle(State(), Text("wat is de wmo?"))
+    assert turn.replies[0].text.startswith("❓ Wat is de Wmo?\n\nDe Wmo is de wet voor hulp thuis.")
+    assert [o.token for o in turn.replies[0].options] == ["s:schuldhulp"]
+
+
+def test_close_matches_ask_which_one_is_meant(tmp_path: Path) -> None:
+    kb = copy_kb(tmp_path)
+    # Both services now name the same (made-up) word as a keyword: too close to choose.
+    edit(kb, "services.yaml", "keywords: [mantelzorg, mantelzorger, respijt]",
+         "keywords: [mantelzorg, mantelzorger, respijt, klompenmaker]")
+    edit(kb, "services.yaml", "keywords: [schulden, rekeningen, deurwaarder]",
+         "keywords: [schulden, rekeningen, deurwaarder, klompenmaker]")
+    turn = make_engine(kb).handle(State(), Text("klompenmaker"))
+    assert turn.replies[0].text == "Ik weet niet zeker wat je bedoelt. Bedoel je een van deze?"
+    assert sorted(tokens(turn)[:2]) == ["s:mantelzorg", "s:schuldhulp"]
+    assert tokens(turn)[2:] == ["x", HANDOFF]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["ik wil er niet meer zijn", "Mijn man slaat me", "ik zie het niet meer zitten",
+     "I want to kill myself", "zelfmoordgedachtes"],
+)
+def test_crisis_answers_at_once_with_all_numbers(engine: Engine, message: str) -> None:
+    turn = engine.handle(State(node="onderwerp", history=("begin",)), Text(message))
+    reply = turn.replies[0].text
+    for number in ("112", "0800-0113", "0800-2000", "Huisartsenpost Test 088 88 77 000"):
+        assert number in reply
+    assert [e.kind for e in turn.effects] == ["crisis"]
+    assert [o.token for o in turn.replies[0].options] == [HANDOFF, "c"]
+    assert turn.state.node == "onderwerp"  # the resident can continue where they were
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["ik ben doodmoe van de zorg", "mijn vader is overleden, wat moet ik regelen",
+     "de rekeningen slaan me om de oren", "ik schrik me dood van die brief"],
+)
+def test_alarming_words_in_ordinary_sentences_are_not_a_crisis(engine: Engine, message: str) -> None:
+    turn = engine.handle(State(), Text(message))
+    assert "crisis" not in [e.kind for e in turn.effects]
+
+
+def test_unknown_question_is_answered_honestly(engine: Engine) -> None:
+    turn = engine.handle(State(), Text("hoe laat speelt PSV zaterdag"))
+    assert turn.replies[0].text.startswith("Sorry, dat weet ik niet.")
+    assert "Meedenkers Testdorp: 0475 538 888" in turn.replies[0].text
+    assert HANDOFF in tokens(turn)
+    assert [(e.kind, e.detail) for e in turn.effects] == [
+        ("not_understood", "hoe laat speelt PSV zaterdag")]
+
+
+@pytest.mark.parametrize("token", ["o:verdwenen:0", "o:begin:99", "s:bestaat-niet", "f:x", "zz",
+                                   "l:fr", "g:5", ""])
+def test_old_or_forged_buttons_show_the_current_menu(engine: Engine, token: str) -> None:
+    state = engine.handle(State(), Start()).state
+    turn = engine.handle(state, Choice(token))
+    assert turn.replies[0].text == "Die knop werkt niet meer. Hier is het menu van nu."
+    assert turn.replies[1].text.startswith("Voor wie zoek je hulp?")
+
+
+def test_empty_and_emoji_only_text_gets_a_kind_answer(engine: Engine) -> None:
+    for message in ("", "   ", "🙂🙂", "?!"):
+        turn = engine.handle(State(), Text(message))
+        assert turn.replies[0].text == "Ik zie geen woorden. Typ je vraag, of tik op een knop."
+
+
+def test_english_everywhere_after_switching(engine: Engine) -> None:
+    state = engine.handle(State(), Start()).state
+    turn = engine.handle(state, Choice("l:en"))
+    assert turn.state.lang == "en"
+    assert turn.replies[0].text == "I will now talk to you in English."
+    card = engine.handle(turn.state, Choice("s:schuldhulp")).replies[0].text
+    assert "Free help if you have debts." in card and "Open now, until 12:00" in card
+    assert engine.handle(turn.state, Command("taal")).state.lang == "nl"
+
+
+def test_meedenker_request_from_free_text_and_command(engine: Engine) -> None:
+    for event in (Text("kan ik een mens spreken?"), Command("meedenker"), Choice(HANDOFF)):
+        turn = engine.handle(State(), event)
+        assert [e.kind for e in turn.effects] == ["handoff"]
+        assert "Meedenkers Testdorp: 0475 538 888" in turn.replies[0].text
+        assert "Ze zijn nu bereikbaar." in turn.replies[0].text
+
+
+def test_team_hours_say_when_they_open_next() -> None:
+    friday_evening = dt.datetime(2026, 11, 27, 19, 0, tzinfo=dt.UTC)
+    turn = make_engine(now=friday_evening).handle(State(), Command("meedenker"))
+    assert "Ze zijn weer bereikbaar op ma 09:00." in turn.replies[0].text
+
+
+def test_public_holidays_are_closed_but_day_and_night_services_stay_open(tmp_path: Path) -> None:
+    christmas = dt.datetime(2026, 12, 25, 10, 0, tzinfo=dt.UTC)  # a Friday
+    kb = copy_kb(tmp_path)
+    edit(kb, "services.yaml", '      di: "09:00-17:00"', '      di: "09:00-17:00"\n      vr: "09:00-17:00"')
+    engine = make_engine(kb, now=christmas)
+    assert "Gesloten, opent ma 09:00" in engine.handle(State(), Choice("s:schuldhulp")).replies[0].text
+    edit(kb, "services.yaml", "    example_data: true", "    example_data: true\n    hours: {ma: \"00:00-24:00\", di: \"00:00-24:00\", wo: \"00:00-24:00\", do: \"00:00-24:00\", vr: \"00:00-24:00\", za: \"00:00-24:00\", zo: \"00:00-24:00\"}")
+    engine = make_engine(kb, now=christmas)
+    assert "Dag en nacht open" in engine.handle(State(), Choice("s:mantelzorg")).replies[0].text
+
+
+def test_regional_knowledge_base_asks_gemeente_once_and_filters() -> None:
+    engine = make_engine(ACHTERHOEK_KB)
+    turn = engine.handle(State(), Start())
+    assert turn.replies[-1].text == "In welke gemeente woon je?"
+    names = [o.label for o in turn.replies[-1].options][:3]
+    assert names == ["Oude IJsselstreek", "Doetinchem", "Aalten"]
+    turn = engine.handle(turn.state, Text("aalten"))
+    assert turn.state.gemeente == "Aalten" and not turn.state.awaiting_gemeente
+    offered = engine.understand(turn.state, "ik heb schulden en rekeningen").offered
+    for match in offered:
+        if match.kind == "service":
+            served = engine.kb.services[match.id].gemeenten
+            assert not served or "Aalten" in served
+    restarted = engine.handle(turn.state, Command("opnieuw"))
+    assert restarted.state.gemeente == "Aalten"  # asked once, not again
+
+
+def test_state_survives_serialisation() -> None:
+    state = State(lang="en", node="onderwerp", history=("begin",), at_result=True,
+                  gemeente="Aalten", role="carer")
+    assert State.from_json(state.to_json()) == state
+    assert State.from_json("not json") == State()
+    assert State.from_json('{"lang": "nl", "unknown": 1}') == State()
