@@ -10,9 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.engine.conversation import Engine, State  # noqa: E402
-from bot.evaluation import load_cases  # noqa: E402
-from bot.kb.loader import load_knowledge_base  # noqa: E402
+from bot.engine.conversation import Engine, State
+from bot.evaluation import load_cases
+from bot.kb.loader import load_knowledge_base
 
 
 def main() -> None:

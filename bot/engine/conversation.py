@@ -223,7 +223,8 @@ class Engine:
         if understanding.intent:
             return self._intent(state, understanding.intent)
         if understanding.result is None:
-            return Turn((Reply(self.texts.get("empty_text", state.lang), self._menu(state)),), state)
+            empty = Reply(self.texts.get("empty_text", state.lang), self._menu(state))
+            return Turn((empty,), state)
         return self._answer(state, text, understanding.result)
 
     def _choice(self, state: State, token: str) -> Turn:

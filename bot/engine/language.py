@@ -84,7 +84,7 @@ def builtin_lexicon() -> Lexicon:
 
 @dataclass(frozen=True)
 class Slot:
-    """One meaningful unit of a text: a word, phrase or compound, with the terms that stand for it."""
+    """One meaningful unit of text (word, phrase or compound) with the terms standing for it."""
 
     word: str
     exact: tuple[str, ...]  # terms that match fully: concept or stem

@@ -43,8 +43,8 @@ MAX_RESULTS = 5
 UNKNOWN_WORD_SHARE = 0.35  # weight of a word the knowledge base never uses, relative to median
 QUERY_WEIGHT_CAP = 5.0  # long stories: the score is judged on the strongest few words
 WEAK_WORD_SHARE = 0.3  # "uitleg", "regelen", "hulp": how someone asks, not what about
-SATURATION = 1.5
-TITLE_BONUS = 0.15  # a question that covers a document's whole title is most likely about it  # summed field weight at which a word's credit reaches 63%
+SATURATION = 1.5  # summed field weight at which a word's credit reaches 63%
+TITLE_BONUS = 0.15  # a question that covers a document's whole title is most likely about it
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ class Texts:
     def __init__(self, overrides: dict[str, Any] | None = None) -> None:
         self._texts = {key: dict(value) for key, value in _BUILTIN.items()}
         for key, value in (overrides or {}).items():
-            self._texts[key].update({lang: value.get(lang) for lang in LANGUAGES if value.get(lang)})
+            given = {lang: value.get(lang) for lang in LANGUAGES if value.get(lang)}
+            self._texts[key].update(given)
 
     def get(self, key: str, lang: str, /, **values: object) -> str:
         """The text for `key` in `lang` (Dutch when missing), with {placeholders} filled in."""

@@ -201,7 +201,8 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The field names valid at `loc`, following the model's nested annotations."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+        is_model = isinstance(current, type) and issubclass(current, BaseModel)
+        if isinstance(part, int) or not is_model:
             continue
         field_info = current.model_fields.get(str(part))
         if field_info is None:  # a free-form mapping key such as a node id
@@ -215,9 +216,9 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 def _mapping_value_model(model: Any) -> Any:
     for info in model.model_fields.values():
-        args = getattr(info.annotation, "__args__", ())
+        args: tuple[Any, ...] = getattr(info.annotation, "__args__", ())
         if getattr(info.annotation, "__origin__", None) is dict and len(args) == 2:
-            return args[1]
+            return args[-1]
     return model
 
 

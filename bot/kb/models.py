@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from typing import Annotated, Any, Literal
 
@@ -111,7 +112,7 @@ def parse_periods(value: str) -> list[tuple[int, int]]:
             raise ValueError(f"'{part.strip()}' ends before it starts")
         periods.append((start, end))
     periods.sort()
-    for (_, first_end), (second_start, _) in zip(periods, periods[1:], strict=False):
+    for (_, first_end), (second_start, _) in itertools.pairwise(periods):
         if second_start < first_end:
             raise ValueError(f"'{value}' has overlapping times")
     return periods
