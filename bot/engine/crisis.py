@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 import yaml
@@ -21,6 +22,7 @@ class CrisisResult:
     kinds: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=200_000)
 def _word_matches(pattern: str, word: str) -> bool:
     if "|" in pattern:
         return any(_word_matches(choice, word) for choice in pattern.split("|"))
@@ -81,6 +83,17 @@ class CrisisCheck:
             if _phrase_tokens(phrase)
         ]
         self._exceptions = [_phrase_tokens(p) for p in exceptions or [] if _phrase_tokens(p)]
+        # Most phrases start with a short word that must match exactly: index those by that
+        # word, so a message is only compared with phrases that can start in it.
+        self._by_first_word: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        self._always: list[tuple[str, tuple[str, ...]]] = []
+        for kind, phrase in self._phrases:
+            choices = phrase[0].split("|")
+            if all(len(choice) < 6 and not choice.endswith("*") for choice in choices):
+                for choice in choices:
+                    self._by_first_word.setdefault(choice, []).append((kind, phrase))
+            else:
+                self._always.append((kind, phrase))
 
     @classmethod
     def builtin(
@@ -105,5 +118,9 @@ class CrisisCheck:
                 for position in positions:
                     words[position] = ""
                 positions = _find(exception, words, positions[0] + 1)
-        kinds = {kind for kind, phrase in self._phrases if _find(phrase, words) is not None}
+        present = set(words)
+        candidates = [*self._always]
+        for word in present:
+            candidates.extend(self._by_first_word.get(word, ()))
+        kinds = {kind for kind, phrase in candidates if _find(phrase, words) is not None}
         return CrisisResult(bool(kinds), tuple(sorted(kinds)))
