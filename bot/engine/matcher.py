@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ UNKNOWN_WORD_SHARE = 0.35  # weight of a word the knowledge base never uses, rel
 QUERY_WEIGHT_CAP = 5.0  # long stories: the score is judged on the strongest few words
 WEAK_WORD_SHARE = 0.3  # "uitleg", "regelen", "hulp": how someone asks, not what about
 SATURATION = 1.5  # summed field weight at which a word's credit reaches 63%
+CANDIDATES = 50  # documents that get the title bonus and a place in the ranking
 TITLE_BONUS = 0.15  # a question that covers a document's whole title is most likely about it
 
 
@@ -139,25 +141,34 @@ class Matcher:
         slot_weights = [self._slot_weight(slot) for slot in slots]
         total = min(sum(slot_weights), max(QUERY_WEIGHT_CAP, max(slot_weights)))
         scores: dict[int, float] = {}
-        matched: dict[int, list[str]] = {}
+        credits = []
         for slot, weight in zip(slots, slot_weights, strict=True):
-            for index, credit in self._slot_credit(slot).items():
-                scores[index] = scores.get(index, 0.0) + weight * credit
-                matched.setdefault(index, []).append(slot.word)
+            credit = self._slot_credit(slot)
+            credits.append(credit)
+            for index, value in credit.items():
+                scores[index] = scores.get(index, 0.0) + weight * value
+        if allowed is not None:
+            scores = {i: v for i, v in scores.items()
+                      if allowed(self._documents[i].kind, self._documents[i].id)}
+        # The title bonus is at most TITLE_BONUS of the total, so only the leaders can gain
+        # from it; judging just them keeps large knowledge bases fast.
+        leaders = heapq.nlargest(CANDIDATES, scores, key=scores.__getitem__)
         query_terms = {t for slot in slots for t in (*slot.exact, *slot.loose, *slot.parts)}
-        for index in scores:
+        final = {}
+        for index in leaders:
             title = self._documents[index].title
-            if title:
-                covered = sum(1 for word_terms in title if word_terms & query_terms)
-                scores[index] += TITLE_BONUS * total * covered / len(title)
+            covered = sum(1 for word_terms in title if word_terms & query_terms)
+            final[index] = scores[index] + (
+                TITLE_BONUS * total * covered / len(title) if title else 0.0)
         order = sorted(
-            (i for i in scores if allowed is None or allowed(self._documents[i].kind,
-                                                             self._documents[i].id)),
-            key=lambda i: (-scores[i], self._documents[i].kind != "faq", self._documents[i].id),
+            final,
+            key=lambda i: (-final[i], self._documents[i].kind != "faq", self._documents[i].id),
         )
         ranked = [
             Match(self._documents[i].kind, self._documents[i].id,
-                  round(min(1.0, scores[i] / total), 4), tuple(matched[i]))
+                  round(min(1.0, final[i] / total), 4),
+                  tuple(slot.word for slot, credit in zip(slots, credits, strict=True)
+                        if i in credit))
             for i in order[:MAX_RESULTS * 4]
         ]
         return _decide(ranked, floor)
