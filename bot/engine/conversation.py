@@ -329,30 +329,32 @@ class Engine:
         text = node.text.get(lang)
         if state.node == self.kb.tree.start and not state.history:
             text = f"{text}\n{self.texts.get('ask_anything', lang)}"
-            options.append(Option(self.texts.get("button_language", lang),
-                                  f"l:{'en' if lang == 'nl' else 'nl'}"))
+            options.append(self._language_option(state))
         return Reply(text, (*options, *self._extras(state)))
 
     def _extras(self, state: State) -> tuple[Option, ...]:
-        t, lang = self.texts, state.lang
-        extras = []
-        if state.history or state.at_result:
-            extras.append(Option(t.get("button_back", lang), BACK))
-        extras.append(Option(t.get("button_something_else", lang), SOMETHING_ELSE))
-        extras.append(Option(t.get("button_meedenker", lang), HANDOFF))
-        if state.history or state.at_result:
-            extras.append(Option(t.get("button_restart", lang), RESTART))
-        return tuple(extras)
+        """The standing buttons under a tree question."""
+        return self._standing_options(state, under_question=True)
 
     def _menu(self, state: State) -> tuple[Option, ...]:
         """The standing buttons after an answer: back, meedenker, start over."""
+        return self._standing_options(state, under_question=False)
+
+    def _standing_options(self, state: State, *, under_question: bool) -> tuple[Option, ...]:
+        # Under a question "iets anders" keeps nobody stuck; after an answer it is not needed.
         t, lang = self.texts, state.lang
-        options = []
-        if state.history or state.at_result:
-            options.append(Option(t.get("button_back", lang), BACK))
+        moved = bool(state.history or state.at_result)
+        options = [Option(t.get("button_back", lang), BACK)] if moved else []
+        if under_question:
+            options.append(Option(t.get("button_something_else", lang), SOMETHING_ELSE))
         options.append(Option(t.get("button_meedenker", lang), HANDOFF))
-        options.append(Option(t.get("button_restart", lang), RESTART))
+        if moved or not under_question:
+            options.append(Option(t.get("button_restart", lang), RESTART))
         return tuple(options)
+
+    def _language_option(self, state: State) -> Option:
+        other = "en" if state.lang == "nl" else "nl"
+        return Option(self.texts.get("button_language", state.lang), f"l:{other}")
 
     def _back(self, state: State) -> Turn:
         if state.at_result and state.node:
@@ -497,9 +499,8 @@ class Engine:
         options = tuple(
             Option(name, f"g:{index}") for index, name in enumerate(self.kb.gemeente.gemeenten)
         )
-        language = Option(self.texts.get("button_language", state.lang),
-                          f"l:{'en' if state.lang == 'nl' else 'nl'}")
-        return Reply(self.texts.get("ask_gemeente", state.lang), (*options, language))
+        return Reply(self.texts.get("ask_gemeente", state.lang),
+                     (*options, self._language_option(state)))
 
     def _gemeente_option(self, state: State, rest: str) -> Turn | None:
         names = self.kb.gemeente.gemeenten
