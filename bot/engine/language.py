@@ -20,6 +20,7 @@ PREFIX_LENGTH = 6  # Snowball splits "schuld"/"schulden"; a shared prefix reunit
 MIN_COMPOUND_LENGTH = 8
 MIN_PART_LENGTH = 3
 LINKING_LETTERS = ("s", "e", "en")  # Dutch "tussen-s" and "tussen-e(n)"
+MAX_CACHED_CORRECTIONS = 50_000
 LOOSE_STRENGTH = 0.8
 PART_STRENGTH = 0.7
 
@@ -170,6 +171,8 @@ class Analyzer:
         if correct and word not in self.vocabulary:
             corrected = self._corrections.get(word)
             if corrected is None:
+                if len(self._corrections) >= MAX_CACHED_CORRECTIONS:
+                    self._corrections.clear()  # a long-running bot must not grow without end
                 corrected = self._corrections[word] = self._correct(word)
             return corrected
         return word
