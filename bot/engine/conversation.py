@@ -376,9 +376,9 @@ class Engine:
         if state.awaiting_gemeente:
             return Turn((self._gemeente_question(state),), state)
         if state.node is None or state.node not in self.kb.tree.nodes:
-            state = replace(state, node=self.kb.tree.start, history=(), at_result=False)
-        return Turn((self._node_reply(replace(state, at_result=False)),),
-                    replace(state, at_result=False))
+            state = replace(state, node=self.kb.tree.start, history=())
+        state = replace(state, at_result=False)
+        return Turn((self._node_reply(state),), state)
 
     def _old_button(self, state: State) -> Turn:
         turn = self._current(state)

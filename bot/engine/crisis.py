@@ -77,12 +77,12 @@ class CrisisCheck:
         self, phrases: dict[str, list[str]], exceptions: list[str] | None = None
     ) -> None:
         self._phrases = [
-            (kind, _phrase_tokens(phrase))
+            (kind, words)
             for kind, items in phrases.items()
-            for phrase in items
-            if _phrase_tokens(phrase)
+            for words in map(_phrase_tokens, items)
+            if words
         ]
-        self._exceptions = [_phrase_tokens(p) for p in exceptions or [] if _phrase_tokens(p)]
+        self._exceptions = [words for words in map(_phrase_tokens, exceptions or []) if words]
         # Most phrases start with a short word that must match exactly: index those by that
         # word, so a message is only compared with phrases that can start in it.
         self._by_first_word: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
