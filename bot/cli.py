@@ -118,6 +118,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_FAILED if report.failures() else EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the Telegram bot until SIGINT or SIGTERM."""
+    import asyncio
+
+    from bot.config import SettingsError, configure_logging, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"Wegwijzer cannot start:\n{exc}\nSee .env.example for every setting.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level)
+    from bot.engine.conversation import Engine
+    from bot.runner import run_until_stopped
+    from bot.webhook import WebhookConfig
+
+    webhook = None
+    if args.webhook:
+        if not args.webhook.startswith("https://"):
+            print("--webhook needs an https:// URL: Telegram only posts to HTTPS.",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        webhook = WebhookConfig(args.webhook, listen=args.listen, port=args.port)
+    engine = Engine(_load(args.kb))
+    return asyncio.run(run_until_stopped(settings, engine, webhook=webhook))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="wegwijzer", description="Wegwijzer: waar moet ik zijn?")
@@ -137,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("file", type=Path)
     evaluation.add_argument("--worst", type=int, default=15, help="how many misses to list")
     evaluation.set_defaults(func=cmd_eval)
+    run = with_kb(sub.add_parser("run", help="run the Telegram bot"))
+    run.add_argument("--webhook", metavar="URL", help="receive updates on this https URL")
+    run.add_argument("--listen", default="127.0.0.1", help="webhook server address")
+    run.add_argument("--port", type=int, default=8080, help="webhook server port")
+    run.set_defaults(func=cmd_run)
     return parser
 
 

@@ -53,7 +53,14 @@ class Command:
     name: str
 
 
-Event = Start | Text | Choice | Command
+@dataclass(frozen=True)
+class NotText:
+    """Something the bot cannot read: a photo, sticker, voice message, location, …"""
+
+    kind: str
+
+
+Event = Start | Text | Choice | Command | NotText
 
 
 # ---- what comes out -----------------------------------------------------------------------
@@ -182,6 +189,8 @@ class Engine:
             return self._text(state, event.text)
         if isinstance(event, Choice):
             return self._choice(state, event.token)
+        if isinstance(event, NotText):
+            return self._not_text(state, event.kind)
         return self._command(state, event.name)
 
     def understand(self, state: State, text: str) -> Understanding:
@@ -384,6 +393,10 @@ class Engine:
         turn = self._current(state)
         notice = Reply(self.texts.get("old_button", state.lang))
         return replace(turn, replies=(notice, *turn.replies))
+
+    def _not_text(self, state: State, kind: str) -> Turn:
+        key = "voice_message" if kind in ("voice", "video_note", "audio") else "not_text"
+        return Turn((Reply(self.texts.get(key, state.lang), self._menu(state)),), state)
 
     def _something_else(self, state: State) -> Turn:
         text = self.texts.get("something_else", state.lang)

@@ -1,0 +1,28 @@
+"""Telegram handlers, one module per feature; each only translates to and from the engine."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from bot.handlers import (
+    buttons,
+    commands,
+    errors,
+    groups,
+    media,
+    meedenker,
+    membership,
+    start,
+    text,
+)
+
+# Order matters: the first matching handler wins, so specific commands come before the
+# catch-all for unknown commands.
+FEATURES = (start, meedenker, commands, buttons, text, media, groups, membership)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Add every feature's handlers and the one error handler."""
+    for feature in FEATURES:
+        application.add_handlers(feature.handlers)
+    application.add_error_handler(errors.on_error)

@@ -1,0 +1,48 @@
+"""The one path from a resident's update to the engine and back: load, handle, commit, send."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.engine.conversation import Event, State
+from bot.handlers.runtime import runtime_of
+from bot.render import messages_for
+from bot.storage import Outgoing
+
+log = logging.getLogger("wegwijzer.turn")
+
+
+async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
+    """Run one engine step and commit state, replies and the update id in one transaction."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    runtime = runtime_of(context)
+    saved = await runtime.storage.load_state(chat.id)
+    state = State.from_json(saved) if saved else _first_state(update)
+    turn = runtime.engine.handle(state, event)
+    outgoing = messages_for(chat.id, turn.replies)
+    if update.callback_query is not None:
+        # Stops the spinner on the button; sent first, through the same ordered outbox.
+        answer = Outgoing(chat.id, "answerCallbackQuery",
+                          {"callback_query_id": update.callback_query.id})
+        outgoing.insert(0, answer)
+    committed = await runtime.storage.commit_turn(
+        update.update_id, chat_id=chat.id, state=turn.state.to_json(), outgoing=outgoing)
+    if not committed:
+        log.info("turn skipped actor=%s result=duplicate", runtime.pseudonym(chat.id))
+        return
+    runtime.wake_sender()
+    # BIO2-style line: action, object, result and actor; never what the resident wrote.
+    log.info("turn event=%s actor=%s effects=%s", type(event).__name__.lower(),
+             runtime.pseudonym(chat.id), ",".join(e.kind for e in turn.effects) or "-")
+
+
+def _first_state(update: Update) -> State:
+    """A new resident starts in English only when their Telegram app is set to English."""
+    user = update.effective_user
+    language = (user.language_code or "") if user else ""
+    return State(lang="en" if language.startswith("en") else "nl")

@@ -1,0 +1,38 @@
+"""What every handler needs, reachable from the callback context."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.engine.conversation import Engine
+from bot.storage import Storage
+
+RUNTIME_KEY = "wegwijzer_runtime"
+
+
+@dataclass
+class Runtime:
+    """The engine, the database and the settings of one running bot."""
+
+    settings: Settings
+    engine: Engine
+    storage: Storage
+    wake_sender: Callable[[], None]
+
+    def pseudonym(self, chat_id: int) -> str:
+        """A keyed pseudonym for logs: stable per resident, useless without the key."""
+        digest = hmac.new(self.settings.pseudonym_key, str(chat_id).encode(), hashlib.sha256)
+        return digest.hexdigest()[:12]
+
+
+def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    """The Runtime that `build_application` put in bot_data."""
+    runtime = context.bot_data[RUNTIME_KEY]
+    assert isinstance(runtime, Runtime)
+    return runtime

@@ -1,0 +1,82 @@
+"""Engine replies as Bot API calls: merged, split at Telegram's limit, with inline keyboards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot.engine.conversation import Reply
+from bot.storage import Outgoing
+
+MAX_MESSAGE_UNITS = 4096  # Telegram's limit, counted in UTF-16 code units
+MAX_CALLBACK_BYTES = 64
+
+
+def utf16_units(text: str) -> int:
+    """Length as Telegram counts it: characters outside the BMP (most emoji) count twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_UNITS) -> list[str]:
+    """Pieces of at most `limit` UTF-16 units, cut at a paragraph, line or space if possible."""
+    pieces: list[str] = []
+    rest = text
+    while utf16_units(rest) > limit:
+        # The longest prefix that fits; slicing a str never cuts a code point in half.
+        end = _fitting_prefix_length(rest, limit)
+        window = rest[:end]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        if cut < end // 2:  # no sensible boundary: cut hard rather than send tiny pieces
+            cut = end
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+def _fitting_prefix_length(text: str, limit: int) -> int:
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def keyboard(reply: Reply) -> dict[str, Any] | None:
+    """One button per row: labels are long, and thumbs are big."""
+    if not reply.options:
+        return None
+    rows = []
+    for option in reply.options:
+        if len(option.token.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {option.token!r}")
+        rows.append([{"text": option.label, "callback_data": option.token}])
+    return {"inline_keyboard": rows}
+
+
+def messages_for(chat_id: int, replies: Iterable[Reply]) -> list[Outgoing]:
+    """sendMessage calls for a turn; a reply without buttons joins the next one."""
+    outgoing: list[Outgoing] = []
+    waiting: list[str] = []
+    for reply in replies:
+        waiting.append(reply.text)
+        if reply.options:
+            outgoing.extend(_send(chat_id, "\n\n".join(waiting), keyboard(reply)))
+            waiting = []
+    if waiting:
+        outgoing.extend(_send(chat_id, "\n\n".join(waiting), None))
+    return outgoing
+
+
+def _send(chat_id: int, text: str, markup: dict[str, Any] | None) -> list[Outgoing]:
+    pieces = split_text(text.strip() or "…")
+    calls = []
+    for number, piece in enumerate(pieces, start=1):
+        params: dict[str, Any] = {"chat_id": chat_id, "text": piece,
+                                  "link_preview_options": {"is_disabled": True}}
+        if markup is not None and number == len(pieces):  # buttons under the last piece
+            params["reply_markup"] = markup
+        calls.append(Outgoing(chat_id, "sendMessage", params))
+    return calls

@@ -1,0 +1,45 @@
+"""`wegwijzer run`: start the bot, wait for SIGINT/SIGTERM, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from telegram.error import InvalidToken, NetworkError
+
+from bot.config import Settings
+from bot.engine.conversation import Engine
+from bot.telegram_app import WegwijzerBot
+from bot.webhook import WebhookConfig
+
+log = logging.getLogger("wegwijzer")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+async def run_until_stopped(
+    settings: Settings, engine: Engine, *, webhook: WebhookConfig | None = None
+) -> int:
+    """Run until a stop signal; returns the process exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    bot = WegwijzerBot(settings, engine, webhook=webhook)
+    try:
+        await bot.start()
+    except InvalidToken:
+        log.error("Telegram refused the token; check TELEGRAM_BOT_TOKEN")
+        await bot.stop()
+        return EXIT_USAGE
+    except NetworkError as exc:
+        log.error("cannot reach Telegram at the configured TELEGRAM_API_URL: %s",
+                  type(exc).__name__)
+        await bot.stop()
+        return EXIT_FAILED
+    try:
+        await stop.wait()
+    finally:
+        await bot.stop()
+    return EXIT_OK

@@ -1,0 +1,211 @@
+"""Drains the outbox: per chat in order, paced, retried with backoff, never twice on purpose.
+
+A message is deleted from the outbox only after Telegram accepted it. A crash between the two
+can repeat that one message after a restart; nothing is ever lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.storage import OutboxItem, Storage
+
+log = logging.getLogger(__name__)
+
+PACED_METHODS = frozenset({"sendMessage", "copyMessage", "sendPhoto", "sendDocument"})
+MAX_BACKOFF_SECONDS = 30.0
+IDLE_BUCKET_SECONDS = 300.0
+
+
+@dataclass
+class _Bucket:
+    """A token bucket: `burst` messages at once, then `rate` per second."""
+
+    tokens: float
+    updated: float = field(default_factory=time.monotonic)
+
+
+class ChatPacer:
+    """Telegram allows about one message per second per chat, with short bursts."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._buckets: dict[int, _Bucket] = {}
+
+    async def wait(self, chat_id: int) -> None:
+        """Sleep until this chat may receive one more message."""
+        now = time.monotonic()
+        bucket = self._buckets.setdefault(chat_id, _Bucket(float(self._burst), now))
+        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
+        bucket.updated = now
+        if bucket.tokens < 1:
+            delay = (1 - bucket.tokens) / self._rate
+            await asyncio.sleep(delay)
+            bucket.tokens, bucket.updated = 1.0, time.monotonic()
+        bucket.tokens -= 1
+        if len(self._buckets) > 10_000:
+            self._forget_idle(now)
+
+    def _forget_idle(self, now: float) -> None:
+        for chat_id in [c for c, b in self._buckets.items()
+                        if now - b.updated > IDLE_BUCKET_SECONDS]:
+            del self._buckets[chat_id]
+
+
+class OutboxSender:
+    """One worker per chat with waiting messages, so chats don't wait for each other."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        bot: Bot,
+        *,
+        pacer: ChatPacer,
+        pseudonym: Callable[[int], str],
+        retry_base_seconds: float = 0.5,
+    ) -> None:
+        self._storage = storage
+        self._bot = bot
+        self._pacer = pacer
+        self._pseudonym = pseudonym
+        self._retry_base = retry_base_seconds
+        self._wake = asyncio.Event()
+        self._queues: dict[int, list[OutboxItem]] = {}
+        self._queued_ids: set[int] = set()
+        # Outbox ids only grow (rows are committed one transaction at a time), so reading
+        # past the highest id seen never hands a row that was just sent to a worker again.
+        self._highest_seen = 0
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """New rows were committed to the outbox."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Begin draining, starting with whatever a previous run left behind."""
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+        self.wake()
+
+    async def stop(self) -> None:
+        """Stop after the calls in flight; what is left stays in the outbox for next time."""
+        tasks = [t for t in (self._task, *self._workers.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._task = None
+        self._workers.clear()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox is empty (used by tests and on shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._queued_ids and not await self._storage.unsent(limit=1):
+                return
+            await asyncio.sleep(0.01)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                items = await self._storage.unsent(after_id=self._highest_seen)
+            except Exception:
+                log.exception("outbox read failed")
+                await asyncio.sleep(1)
+                self.wake()
+                continue
+            for item in items:
+                self._highest_seen = max(self._highest_seen, item.id)
+                self._queued_ids.add(item.id)
+                self._queues.setdefault(item.chat_id, []).append(item)
+                if item.chat_id not in self._workers:
+                    self._workers[item.chat_id] = asyncio.create_task(
+                        self._work(item.chat_id), name="outbox-chat")
+            if len(items) == 500:  # a full page: there may be more
+                self.wake()
+
+    async def _work(self, chat_id: int) -> None:
+        queue = self._queues[chat_id]
+        try:
+            while queue:
+                item = queue[0]
+                if item.method in PACED_METHODS:
+                    await self._pacer.wait(chat_id)
+                delivered = await self._deliver(item)
+                if delivered:
+                    await self._storage.mark_sent(item.id)
+                    queue.pop(0)
+                    self._queued_ids.discard(item.id)
+                else:  # the resident blocked the bot: the storage dropped the rest
+                    self._queued_ids.difference_update(i.id for i in queue)
+                    queue.clear()
+        finally:
+            self._workers.pop(chat_id, None)
+            if not queue:
+                self._queues.pop(chat_id, None)
+
+    async def _deliver(self, item: OutboxItem) -> bool:
+        """True when done with the item (sent, or hopeless); False when the chat is blocked."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._call(item)
+                return True
+            except RetryAfter as exc:
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+                log.warning("send throttled method=%s retry_after=%.0fs", item.method, seconds)
+                await asyncio.sleep(seconds)
+            except Forbidden:
+                actor = self._pseudonym(item.chat_id)
+                dropped = await self._storage.mark_blocked(item.chat_id)
+                log.info("send refused method=%s actor=%s result=blocked dropped=%d",
+                         item.method, actor, dropped)
+                return False
+            except BadRequest as exc:
+                # Retrying cannot fix a request Telegram rejects (e.g. an expired button press).
+                log.warning("send rejected method=%s reason=%s", item.method, _reason(exc))
+                return True
+            except NetworkError as exc:  # includes TimedOut; Telegram or the network is down
+                delay = min(MAX_BACKOFF_SECONDS, self._retry_base * 2 ** min(attempt - 1, 10))
+                log.warning("send failed method=%s attempt=%d error=%s retry_in=%.1fs",
+                            item.method, attempt, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+            except TelegramError as exc:
+                log.error("send failed method=%s error=%s; dropped", item.method,
+                          type(exc).__name__)
+                return True
+
+
+    async def _call(self, item: OutboxItem) -> None:
+        # Bot's typed methods (not do_api_request) so python-telegram-bot applies its rate
+        # limiter and error mapping exactly as for any other call.
+        method = getattr(self._bot, _snake_case(item.method))
+        kwargs = dict(item.params)
+        if isinstance(kwargs.get("reply_markup"), dict):
+            kwargs["reply_markup"] = InlineKeyboardMarkup.de_json(kwargs["reply_markup"], self._bot)
+        if isinstance(kwargs.get("link_preview_options"), dict):
+            kwargs["link_preview_options"] = LinkPreviewOptions(**kwargs["link_preview_options"])
+        await method(**kwargs)
+
+
+def _snake_case(method: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in method)
+
+
+def _reason(exc: TelegramError) -> str:
+    """Telegram's error text without anything the resident wrote (it never echoes content)."""
+    return exc.message[:120]

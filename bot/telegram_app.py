@@ -1,0 +1,187 @@
+"""The running Telegram bot: Application, durable poller or webhook, outbox sender, retention."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
+
+from bot import handlers
+from bot.config import Settings
+from bot.engine.conversation import Engine
+from bot.handlers.runtime import RUNTIME_KEY, Runtime
+from bot.inbox import DurablePoller, UpdateProcessor
+from bot.sender import ChatPacer, OutboxSender
+from bot.storage import Storage
+from bot.webhook import WebhookConfig, WebhookReceiver
+
+log = logging.getLogger("wegwijzer")
+
+PURGE_INTERVAL_SECONDS = 3600.0
+
+COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "nl": [
+        ("start", "Uitleg en de eerste vraag"),
+        ("opnieuw", "Opnieuw beginnen"),
+        ("terug", "Een stap terug"),
+        ("meedenker", "Praat met een mens"),
+        ("taal", "Nederlands / English"),
+        ("privacy", "Wat ik bewaar en hoe je het wist"),
+        ("help", "Wat kan ik hier?"),
+    ],
+    "en": [
+        ("start", "Introduction and the first question"),
+        ("opnieuw", "Start over"),
+        ("terug", "One step back"),
+        ("meedenker", "Talk to a person"),
+        ("taal", "Nederlands / English"),
+        ("privacy", "What I keep and how to erase it"),
+        ("help", "What can I do here?"),
+    ],
+}
+
+
+class WegwijzerBot:
+    """Start and stop everything in the right order: `async with WegwijzerBot(...) as bot:`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        webhook: WebhookConfig | None = None,
+        poll_timeout: int = 30,
+        retry_base_seconds: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.webhook = webhook
+        self._poll_timeout = poll_timeout
+        self._retry_base = retry_base_seconds
+        self.storage: Storage | None = None
+        self.application: Application | None = None  # type: ignore[type-arg]
+        self.sender: OutboxSender | None = None
+        self._processor: UpdateProcessor | None = None
+        self._receiver: DurablePoller | WebhookReceiver | None = None
+        self._purger: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> WegwijzerBot:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Open the database, connect to Telegram, then start receiving and sending."""
+        settings = self.settings
+        self.storage = await Storage.open(settings.db_path)
+        application = build_application(settings)
+        self.application = application
+        sender = OutboxSender(
+            self.storage, application.bot,
+            pacer=ChatPacer(settings.chat_messages_per_second, settings.chat_burst),
+            pseudonym=lambda chat_id: runtime.pseudonym(chat_id),
+            retry_base_seconds=self._retry_base,
+        )
+        self.sender = sender
+        runtime = Runtime(settings, self.engine, self.storage, sender.wake)
+        application.bot_data[RUNTIME_KEY] = runtime
+        handlers.register(application)
+        await application.initialize()  # getMe: fails early on a wrong token
+        await application.start()
+        await self._register_commands()
+        processor = UpdateProcessor(application, self.storage)
+        self._processor = processor
+        await sender.start()
+        await processor.start()
+        if self.webhook is None:
+            # A webhook left by an earlier run would make getUpdates fail with a conflict.
+            await application.bot.delete_webhook(drop_pending_updates=False)
+            self._receiver = DurablePoller(
+                application.bot, self.storage, processor.wake,
+                poll_timeout=self._poll_timeout, retry_base_seconds=self._retry_base)
+        else:
+            self._receiver = WebhookReceiver(
+                application.bot, self.storage, processor.wake, self.webhook,
+                secret=settings.webhook_secret)
+        await self._receiver.start()
+        self._purger = asyncio.create_task(self._purge_regularly(), name="retention")
+        log.info("bot started mode=%s", "webhook" if self.webhook else "polling")
+
+    async def stop(self) -> None:
+        """Stop receiving first, then handling, then sending; close the database last."""
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
+        for part in (self._receiver, self._processor, self.sender):
+            if part is not None:
+                await part.stop()
+        if self.application is not None:
+            if self.application.running:
+                await self.application.stop()
+            await self.application.shutdown()
+        if self.storage is not None:
+            await self.storage.close()
+        log.info("bot stopped")
+
+    async def _register_commands(self) -> None:
+        bot = self._app().bot
+        try:
+            for language, commands in COMMANDS.items():
+                await bot.set_my_commands(
+                    [BotCommand(name, description) for name, description in commands],
+                    scope=BotCommandScopeAllPrivateChats(),
+                    language_code=None if language == "nl" else language,
+                )
+        except TelegramError as exc:  # the menu is a convenience; the bot works without it
+            log.warning("setMyCommands failed error=%s", type(exc).__name__)
+
+    async def _purge_regularly(self) -> None:
+        days = self.engine.kb.gemeente.privacy.retention_days
+        while True:
+            try:
+                counts = await self._store().purge(retention_days=days)
+                log.info("retention purge residents=%d updates=%d", counts["residents"],
+                         counts["updates"])
+            except Exception:
+                log.exception("retention purge failed")
+            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+    def _app(self) -> Application:  # type: ignore[type-arg]
+        assert self.application is not None, "start() first"
+        return self.application
+
+    def _store(self) -> Storage:
+        assert self.storage is not None, "start() first"
+        return self.storage
+
+
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """A python-telegram-bot Application without its Updater: our poller receives updates."""
+    builder: ApplicationBuilder = (  # type: ignore[type-arg]
+        Application.builder()
+        .token(settings.token)
+        .base_url(settings.bot_base_url)
+        .base_file_url(settings.file_base_url)
+        .updater(None)
+        .rate_limiter(AIORateLimiter(
+            overall_max_rate=settings.max_messages_per_second, overall_time_period=1,
+            group_max_rate=20, group_time_period=60,
+            max_retries=0,  # the outbox sender retries, with backoff, and keeps the message
+        ))
+        .request(HTTPXRequest(connection_pool_size=64, read_timeout=15.0))
+        .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=60.0))
+    )
+    return builder.build()
+

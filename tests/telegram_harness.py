@@ -1,0 +1,76 @@
+"""Run the real WegwijzerBot against the Bot API double, in-process, with a temporary database."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from botapi_double import BotApiDouble
+
+from bot.config import Settings
+from bot.engine.conversation import Engine
+from bot.kb.loader import load_knowledge_base
+from bot.storage import Storage
+from bot.telegram_app import WegwijzerBot
+from bot.webhook import WebhookConfig
+from tests.kbtools import MINIMAL
+
+MONDAY_10 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)  # 10:00 in Amsterdam
+STAFF_CHAT = -1009000
+
+
+def make_settings(api: BotApiDouble, db_path: Path, **changes: Any) -> Settings:
+    """Settings for a bot that talks to the double; pacing is loose so tests run quickly."""
+    settings = Settings(
+        token=api.token, db_path=db_path, staff_chat_id=STAFF_CHAT, api_url=api.api_root,
+        pseudonym_key=b"test-key", max_messages_per_second=1000.0,
+        chat_messages_per_second=1000.0, chat_burst=100,
+    )
+    return replace(settings, **changes)
+
+
+def make_engine(folder: Path = MINIMAL) -> Engine:
+    """An engine on a knowledge base with a fixed clock (Monday 10:00)."""
+    return Engine(load_knowledge_base(folder, today=MONDAY_10.date()), clock=lambda: MONDAY_10)
+
+
+@asynccontextmanager
+async def running_bot(
+    api: BotApiDouble, db_path: Path, engine: Engine | None = None, *,
+    webhook: WebhookConfig | None = None, **settings: Any,
+) -> AsyncIterator[WegwijzerBot]:
+    """A started bot; stopped (cleanly) on exit."""
+    bot = WegwijzerBot(make_settings(api, db_path, **settings), engine or make_engine(),
+                       webhook=webhook, poll_timeout=1, retry_base_seconds=0.05)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+def texts(messages: list[dict[str, Any]]) -> list[str]:
+    """The text of each message."""
+    return [m.get("text", "") for m in messages]
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    """The callback data of each button under a message."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [button["callback_data"] for row in rows for button in row]
+
+
+async def db_rows(db_path: Path) -> dict[str, int]:
+    """Row counts per table, read through a second connection."""
+    async with Storage.open(db_path) as storage:
+        return await storage.counts()
+
+
+async def settle(seconds: float = 0.3) -> None:
+    """Give the bot a moment in which it must NOT send anything more."""
+    await asyncio.sleep(seconds)
