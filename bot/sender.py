@@ -86,6 +86,7 @@ class OutboxSender:
         self._highest_seen = 0
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         """New rows were committed to the outbox."""
@@ -96,15 +97,25 @@ class OutboxSender:
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
         self.wake()
 
-    async def stop(self) -> None:
-        """Stop after the calls in flight; what is left stays in the outbox for next time."""
-        tasks = [t for t in (self._task, *self._workers.values()) if t is not None]
-        for task in tasks:
+    async def stop(self, *, grace_seconds: float = 5.0) -> None:
+        """Let each chat finish the call in flight, then stop; the rest waits in the outbox.
+
+        Cancelling a call mid-flight could send a message without recording it, and the next
+        run would send it again; so workers get a moment to finish first.
+        """
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        workers = list(self._workers.values())
+        if workers:
+            await asyncio.wait(workers, timeout=grace_seconds)
+        for task in workers:
             task.cancel()
-        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._task = None
         self._workers.clear()
 
     async def drain(self, timeout: float = 10.0) -> None:
@@ -139,7 +150,7 @@ class OutboxSender:
     async def _work(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         try:
-            while queue:
+            while queue and not self._stopping:
                 item = queue[0]
                 if item.method in PACED_METHODS:
                     await self._pacer.wait(chat_id)

@@ -645,6 +645,10 @@ class BotApiDouble:
             _Fault(times, ApiError(status, description, parameters))
         )
 
+    def clear_faults(self) -> None:
+        """Forget every queued fault: the API is healthy again."""
+        self._faults.clear()
+
     def slow(self, method: str, seconds: float, times: int = 1) -> None:
         """Delay the next ``times`` responses of ``method`` (or ``"*"``) by ``seconds``."""
         self._faults.setdefault(method.lower(), []).append(_Fault(times, delay=seconds))
