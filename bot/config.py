@@ -126,7 +126,8 @@ def configure_logging(level: str) -> None:
         level=getattr(logging, level),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    for noisy in ("httpx", "httpcore", "aiohttp.access"):
+    # aiosqlite logs every statement with its parameters at DEBUG: that is message content.
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # telegram.ext logs whole updates (message text) at DEBUG; never let it.
     logging.getLogger("telegram").setLevel(max(logging.INFO, getattr(logging, level)))

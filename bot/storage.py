@@ -215,8 +215,9 @@ class Storage:
             if chat_id is not None and state is not None:
                 await self._db.execute(
                     "INSERT INTO residents(chat_id, state, updated_at) VALUES (?,?,?) "
+                    # A resident who writes to us has not blocked us (any more).
                     "ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state, "
-                    "updated_at = excluded.updated_at",
+                    "updated_at = excluded.updated_at, blocked = 0",
                     (chat_id, state, time.time()),
                 )
             await self._add_outgoing(outgoing)

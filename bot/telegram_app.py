@@ -71,6 +71,12 @@ class WegwijzerBot:
         self._receiver: DurablePoller | WebhookReceiver | None = None
         self._purger: asyncio.Task[None] | None = None
 
+    @property
+    def webhook_port(self) -> int:
+        """The port the webhook server listens on (when configured as 0, the one it got)."""
+        assert isinstance(self._receiver, WebhookReceiver), "not in webhook mode"
+        return self._receiver.port
+
     async def __aenter__(self) -> WegwijzerBot:
         await self.start()
         return self

@@ -89,9 +89,8 @@ async def test_blocked_resident_is_marked_and_not_retried(
     botapi.add_private_chat(705, "Piet")
     db = tmp_path / "bot.db"
     async with running_bot(botapi, db) as bot:
-        botapi.fail_next("sendMessage", 403)
         botapi.user_sends_text(705, "/start")
-        botapi.user_sends_text(705, "schulden")
+        botapi.user_blocks_bot(705)  # before the bot could answer
         await botapi.wait_for_call("sendMessage", 1)
         await settle(0.5)
         assert bot.storage is not None

@@ -232,8 +232,9 @@ class Engine:
         if understanding.intent:
             return self._intent(state, understanding.intent)
         if understanding.result is None:
-            empty = Reply(self.texts.get("empty_text", state.lang), self._menu(state))
-            return Turn((empty,), state)
+            # Letters the matcher cannot fold are another script (Arabic, Cyrillic, …).
+            key = "other_script" if any(c.isalpha() for c in text) else "empty_text"
+            return Turn((Reply(self.texts.get(key, state.lang), self._menu(state)),), state)
         return self._answer(state, text, understanding.result)
 
     def _choice(self, state: State, token: str) -> Turn:
