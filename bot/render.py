@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.engine.conversation import Reply
+from bot.engine.conversation import Option, Reply
 from bot.storage import Outgoing
 
 MAX_MESSAGE_UNITS = 4096  # Telegram's limit, counted in UTF-16 code units
@@ -44,30 +44,29 @@ def _fitting_prefix_length(text: str, limit: int) -> int:
     return len(text)
 
 
-def keyboard(reply: Reply) -> dict[str, Any] | None:
+def keyboard(options: Iterable[Option]) -> dict[str, Any] | None:
     """One button per row: labels are long, and thumbs are big."""
-    if not reply.options:
-        return None
     rows = []
-    for option in reply.options:
+    for option in options:
         if len(option.token.encode()) > MAX_CALLBACK_BYTES:
             raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {option.token!r}")
         rows.append([{"text": option.label, "callback_data": option.token}])
-    return {"inline_keyboard": rows}
+    return {"inline_keyboard": rows} if rows else None
 
 
 def messages_for(chat_id: int, replies: Iterable[Reply]) -> list[Outgoing]:
-    """sendMessage calls for a turn; a reply without buttons joins the next one."""
-    outgoing: list[Outgoing] = []
-    waiting: list[str] = []
+    """One turn as one message: the texts in order, and all their buttons below.
+
+    On a phone, one answer with its buttons under it is easier to follow than a burst of
+    messages; it also keeps a resident far from Telegram's one-message-per-second pace.
+    """
+    texts: list[str] = []
+    options: dict[str, Option] = {}  # by token: the same button twice is shown once
     for reply in replies:
-        waiting.append(reply.text)
-        if reply.options:
-            outgoing.extend(_send(chat_id, "\n\n".join(waiting), keyboard(reply)))
-            waiting = []
-    if waiting:
-        outgoing.extend(_send(chat_id, "\n\n".join(waiting), None))
-    return outgoing
+        texts.append(reply.text)
+        for option in reply.options:
+            options.setdefault(option.token, option)
+    return _send(chat_id, "\n\n".join(texts), keyboard(options.values()))
 
 
 def _send(chat_id: int, text: str, markup: dict[str, Any] | None) -> list[Outgoing]:

@@ -313,6 +313,9 @@ class BotApiDouble:
             "username": bot_username,
         }
         self.calls: list[Call] = []
+        # Called with (chat_id, message) for every message the bot sends; cheap enough for
+        # load benchmarks, where wait_for_messages would scan the whole transcript.
+        self.sent_listeners: list[Callable[[int, JSON], None]] = []
         self.users: dict[int, JSON] = {}
         self.chats: dict[int, ChatState] = {}
         self.webhook_url = ""
@@ -1007,6 +1010,8 @@ class BotApiDouble:
             msg["reply_markup"] = markup
         chat.messages[msg["message_id"]] = msg
         self._sent.append((chat.id, msg["message_id"]))
+        for listener in self.sent_listeners:
+            listener(chat.id, msg)
         return self._public(msg)
 
     def _bot_editable(self, params: JSON) -> tuple[ChatState, JSON]:
