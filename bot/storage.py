@@ -89,6 +89,8 @@ class Storage:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
         self._write_lock = asyncio.Lock()
+        # Updates a turn closed; the processor's mark_handled can skip them (saves a commit).
+        self._closed_by_turn: set[int] = set()
 
     @classmethod
     def open(cls, path: Path | str, *, synchronous: str = "FULL") -> _Opener:
@@ -113,9 +115,7 @@ class Storage:
     # ---- schema --------------------------------------------------------------------------
 
     async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = int(row[0]) if row else 0
+        version = await self.schema_version()
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             # executescript commits first; the version bump is part of the same script.
             await self._db.executescript(
@@ -124,8 +124,7 @@ class Storage:
 
     async def schema_version(self) -> int:
         """The applied migration number."""
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one("PRAGMA user_version", ())
         return int(row[0]) if row else 0
 
     # ---- inbox ---------------------------------------------------------------------------
@@ -153,24 +152,23 @@ class Storage:
 
     async def last_update_id(self) -> int | None:
         """The highest update_id ever stored; polling continues after it."""
-        async with self._db.execute(
-            "SELECT value FROM meta WHERE key = 'last_update_id'"
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one("SELECT value FROM meta WHERE key = 'last_update_id'", ())
         return int(row[0]) if row else None
 
     async def pending_updates(self, *, limit: int = 100) -> list[PendingUpdate]:
         """Stored updates not yet handled, oldest first."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT update_id, payload FROM updates WHERE handled_at IS NULL "
             "ORDER BY update_id LIMIT ?",
             (limit,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [PendingUpdate(int(r[0]), json.loads(r[1])) for r in rows]
 
     async def mark_handled(self, update_id: int) -> None:
         """Close an update that had no effects to commit (or whose handler failed)."""
+        if update_id in self._closed_by_turn:
+            self._closed_by_turn.discard(update_id)  # already closed with its effects
+            return
         async with self._transaction():
             await self._close_update(update_id)
 
@@ -186,10 +184,7 @@ class Storage:
 
     async def load_state(self, chat_id: int) -> str | None:
         """The resident's saved conversation state (JSON), if any."""
-        async with self._db.execute(
-            "SELECT state FROM residents WHERE chat_id = ?", (chat_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one("SELECT state FROM residents WHERE chat_id = ?", (chat_id,))
         return str(row[0]) if row else None
 
     async def commit_turn(
@@ -221,6 +216,7 @@ class Storage:
                     (chat_id, state, time.time()),
                 )
             await self._add_outgoing(outgoing)
+        self._closed_by_turn.add(update_id)
         return True
 
     async def _add_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
@@ -235,16 +231,15 @@ class Storage:
 
     async def unsent(self, *, after_id: int = 0, limit: int = 500) -> list[OutboxItem]:
         """Outgoing calls not yet confirmed, in the order they were made."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT id, chat_id, method, params FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [OutboxItem(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3])) for r in rows]
 
     async def mark_sent(self, outbox_id: int) -> None:
         """Forget a sent message: its text has no reason to stay on disk."""
-        async with self._transaction():
+        async with self._write_lock:  # one autocommitted statement: no BEGIN/COMMIT trips
             await self._db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
 
     async def mark_blocked(self, chat_id: int, *, blocked: bool = True) -> int:
@@ -312,8 +307,9 @@ class Storage:
     # ---- helpers -------------------------------------------------------------------------
 
     async def _fetch_one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        # execute_fetchall is one trip to aiosqlite's thread; a cursor would take three.
+        rows = list(await self._db.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self._write_lock)

@@ -70,6 +70,45 @@ def _find(phrase: tuple[str, ...], words: list[str], start: int = 0) -> list[int
     return None
 
 
+class _FirstWordIndex:
+    """Which phrases can start at a word; so a message is only compared with those phrases.
+
+    Short first words must match exactly and are looked up in a dict. Long or starred first
+    words allow typos, so each is tested once per distinct word ever seen (then cached).
+    """
+
+    CACHE_LIMIT = 100_000
+
+    def __init__(self, phrases: list[tuple[str, ...]]) -> None:
+        self._exact: dict[str, list[int]] = {}
+        self._fuzzy: dict[str, list[int]] = {}
+        for index, phrase in enumerate(phrases):
+            choices = phrase[0].split("|")
+            if all(len(choice) < 6 and not choice.endswith("*") for choice in choices):
+                for choice in choices:
+                    self._exact.setdefault(choice, []).append(index)
+            else:
+                self._fuzzy.setdefault(phrase[0], []).append(index)
+        self._cache: dict[str, tuple[int, ...]] = {}
+
+    def starting_at(self, word: str) -> tuple[int, ...]:
+        """Indices of the phrases whose first word matches `word`."""
+        cached = self._cache.get(word)
+        if cached is None:
+            hits = list(self._exact.get(word, ()))
+            for pattern, indices in self._fuzzy.items():
+                if _word_matches(pattern, word):
+                    hits.extend(indices)
+            cached = tuple(hits)
+            if len(self._cache) < self.CACHE_LIMIT:
+                self._cache[word] = cached
+        return cached
+
+    def candidates(self, words: list[str]) -> set[int]:
+        """Phrases that could occur in the message."""
+        return {index for word in set(words) if word for index in self.starting_at(word)}
+
+
 class CrisisCheck:
     """Phrase lists from data; `check` is cheap enough for every message."""
 
@@ -83,17 +122,8 @@ class CrisisCheck:
             if words
         ]
         self._exceptions = [words for words in map(_phrase_tokens, exceptions or []) if words]
-        # Most phrases start with a short word that must match exactly: index those by that
-        # word, so a message is only compared with phrases that can start in it.
-        self._by_first_word: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        self._always: list[tuple[str, tuple[str, ...]]] = []
-        for kind, phrase in self._phrases:
-            choices = phrase[0].split("|")
-            if all(len(choice) < 6 and not choice.endswith("*") for choice in choices):
-                for choice in choices:
-                    self._by_first_word.setdefault(choice, []).append((kind, phrase))
-            else:
-                self._always.append((kind, phrase))
+        self._phrase_index = _FirstWordIndex([phrase for _, phrase in self._phrases])
+        self._exception_index = _FirstWordIndex(self._exceptions)
 
     @classmethod
     def builtin(
@@ -112,15 +142,16 @@ class CrisisCheck:
         words = tokens(text)
         if not words:
             return CrisisResult(False)
-        for exception in self._exceptions:
+        for index in sorted(self._exception_index.candidates(words)):
+            exception = self._exceptions[index]
             positions = _find(exception, words)
             while positions is not None:
                 for position in positions:
                     words[position] = ""
                 positions = _find(exception, words, positions[0] + 1)
-        present = set(words)
-        candidates = [*self._always]
-        for word in present:
-            candidates.extend(self._by_first_word.get(word, ()))
-        kinds = {kind for kind, phrase in candidates if _find(phrase, words) is not None}
+        kinds = {
+            self._phrases[index][0]
+            for index in self._phrase_index.candidates(words)
+            if _find(self._phrases[index][1], words) is not None
+        }
         return CrisisResult(bool(kinds), tuple(sorted(kinds)))
