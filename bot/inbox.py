@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from bot.storage import PendingUpdate, Storage
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class DurablePoller:
     """Long-polls getUpdates; the next offset confirms only what `store_updates` committed."""
 
     def __init__(
-        self, bot: Bot, storage: Storage, on_stored: Callable[[], None], *,
+        self, bot: Bot, storage: Storage, on_stored: Callable[[Sequence[Update]], None], *,
         poll_timeout: int = 30, retry_base_seconds: float = 0.5,
     ) -> None:
         self._bot = bot
@@ -78,68 +78,78 @@ class DurablePoller:
             await self._storage.store_updates([(u.update_id, u.to_dict()) for u in updates])
             newest = max(u.update_id for u in updates)
             offset = max(offset or 0, newest + 1)
-            self._on_stored()
+            # Stored first; only now may they be handled (and the next poll confirm them).
+            self._on_stored(updates)
 
 
 class UpdateProcessor:
-    """Feeds stored updates to the Application: chats side by side, each chat in order."""
+    """Feeds updates to the Application: chats side by side, each chat in order.
 
-    def __init__(self, application: Application, storage: Storage) -> None:  # type: ignore[type-arg]
+    Fresh updates come straight from the poller (already parsed and stored); at start-up it
+    first takes what a previous run stored but did not finish.
+    """
+
+    def __init__(
+        self, application: Application, storage: Storage,  # type: ignore[type-arg]
+        *, grace_seconds: float = 5.0,
+    ) -> None:
         self._application = application
         self._storage = storage
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._grace = grace_seconds
+        self._queues: dict[object, deque[Update]] = {}
+        self._workers: dict[object, asyncio.Task[None]] = {}
+        self._stopping = False
 
-    def wake(self) -> None:
-        """New updates were stored."""
-        self._wake.set()
+    def submit(self, updates: Iterable[Update]) -> None:
+        """Queue stored updates; each chat gets one worker that keeps its order."""
+        for update in updates:
+            key = _chat_key(update)
+            self._queues.setdefault(key, deque()).append(update)
+            if key not in self._workers and not self._stopping:
+                self._workers[key] = asyncio.create_task(self._work(key), name="chat-updates")
 
     async def start(self) -> None:
-        """Begin with the updates a previous run stored but did not finish."""
-        self._task = asyncio.create_task(self._run(), name="update-processor")
-        self.wake()
+        """Resume the updates a previous run stored but did not finish, oldest first."""
+        after = 0
+        while batch := await self._storage.pending_updates(after_id=after, limit=500):
+            self.submit(Update.de_json(p.payload, self._application.bot) for p in batch)
+            after = batch[-1].update_id
 
     async def stop(self) -> None:
-        """Stop; an update cut off mid-way is handled again next time, as its effects were
-        not committed."""
-        if self._task is not None:
-            self._task.cancel()
+        """Let each chat finish the update in hand, then stop; the rest is handled next time,
+        as nothing of it was committed."""
+        self._stopping = True
+        workers = list(self._workers.values())
+        if workers:
+            await asyncio.wait(workers, timeout=self._grace)
+        for task in workers:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._workers.clear()
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while batch := await self._storage.pending_updates(limit=200):
-                by_chat: dict[object, list[PendingUpdate]] = defaultdict(list)
-                for pending in batch:
-                    by_chat[_chat_key(pending)].append(pending)
-                await asyncio.gather(*(self._handle_in_order(items) for items in by_chat.values()))
-
-    async def _handle_in_order(self, items: list[PendingUpdate]) -> None:
-        for pending in items:
-            try:
-                update = Update.de_json(pending.payload, self._application.bot)
-                await self._application.process_update(update)
-            except Exception:
-                # The error handler has already logged handler errors; this catches the rest.
-                log.exception("update %d could not be processed", pending.update_id)
-            # Handlers commit their effects with the update; this closes the ones that had
-            # none, or that failed, so one bad update never blocks the chat behind it.
-            await self._storage.mark_handled(pending.update_id)
+    async def _work(self, key: object) -> None:
+        queue = self._queues[key]
+        try:
+            while queue and not self._stopping:
+                update = queue.popleft()
+                try:
+                    await self._application.process_update(update)
+                except Exception:
+                    # The error handler logged handler errors already; this catches the rest.
+                    log.exception("update %d could not be processed", update.update_id)
+                # Handlers commit their effects with the update; this closes the ones that
+                # had none, or failed, so one bad update never blocks the chat behind it.
+                await self._storage.mark_handled(update.update_id)
+        finally:
+            self._workers.pop(key, None)
+            if not queue:
+                self._queues.pop(key, None)
 
 
-def _chat_key(pending: PendingUpdate) -> object:
-    payload = pending.payload
-    for key in ("message", "edited_message", "my_chat_member"):
-        if key in payload:
-            return payload[key].get("chat", {}).get("id")
-    if "callback_query" in payload:
-        query = payload["callback_query"]
-        return (query.get("message") or {}).get("chat", {}).get("id") or query["from"]["id"]
-    return pending.update_id
+def _chat_key(update: Update) -> object:
+    chat = update.effective_chat
+    return chat.id if chat is not None else ("update", update.update_id)
 
 
 def _seconds(value: object) -> float:

@@ -20,6 +20,7 @@ import aiosqlite
 # Telegram keeps an update for at most 24 hours, so two days of update_ids is enough to
 # recognise every repeat.
 UPDATE_MEMORY_SECONDS = 2 * 24 * 3600
+STATE_CACHE_SIZE = 10_000
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -91,6 +92,8 @@ class Storage:
         self._write_lock = asyncio.Lock()
         # Updates a turn closed; the processor's mark_handled can skip them (saves a commit).
         self._closed_by_turn: set[int] = set()
+        # This connection is the only writer, so recent states can be served from memory.
+        self._states: dict[int, str] = {}
 
     @classmethod
     def open(cls, path: Path | str, *, synchronous: str = "FULL") -> _Opener:
@@ -155,12 +158,12 @@ class Storage:
         row = await self._fetch_one("SELECT value FROM meta WHERE key = 'last_update_id'", ())
         return int(row[0]) if row else None
 
-    async def pending_updates(self, *, limit: int = 100) -> list[PendingUpdate]:
+    async def pending_updates(self, *, after_id: int = 0, limit: int = 100) -> list[PendingUpdate]:
         """Stored updates not yet handled, oldest first."""
         rows = await self._db.execute_fetchall(
-            "SELECT update_id, payload FROM updates WHERE handled_at IS NULL "
+            "SELECT update_id, payload FROM updates WHERE handled_at IS NULL AND update_id > ? "
             "ORDER BY update_id LIMIT ?",
-            (limit,),
+            (after_id, limit),
         )
         return [PendingUpdate(int(r[0]), json.loads(r[1])) for r in rows]
 
@@ -184,6 +187,8 @@ class Storage:
 
     async def load_state(self, chat_id: int) -> str | None:
         """The resident's saved conversation state (JSON), if any."""
+        if chat_id in self._states:
+            return self._states[chat_id]
         row = await self._fetch_one("SELECT state FROM residents WHERE chat_id = ?", (chat_id,))
         return str(row[0]) if row else None
 
@@ -217,6 +222,10 @@ class Storage:
                 )
             await self._add_outgoing(outgoing)
         self._closed_by_turn.add(update_id)
+        if chat_id is not None and state is not None:
+            if len(self._states) >= STATE_CACHE_SIZE:
+                self._states.pop(next(iter(self._states)))  # the oldest entry
+            self._states[chat_id] = state
         return True
 
     async def _add_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
@@ -285,6 +294,7 @@ class Storage:
     async def purge(self, *, retention_days: int, now: float | None = None) -> dict[str, int]:
         """Delete residents idle longer than the retention period, and old update ids."""
         now = time.time() if now is None else now
+        self._states.clear()
         async with self._transaction():
             residents = await self._db.execute(
                 "DELETE FROM residents WHERE updated_at < ?", (now - retention_days * 86400,))

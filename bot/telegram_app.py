@@ -109,16 +109,16 @@ class WegwijzerBot:
         processor = UpdateProcessor(application, self.storage)
         self._processor = processor
         await sender.start()
-        await processor.start()
+        await processor.start()  # first what a previous run left, then new updates
         if self.webhook is None:
             # A webhook left by an earlier run would make getUpdates fail with a conflict.
             await application.bot.delete_webhook(drop_pending_updates=False)
             self._receiver = DurablePoller(
-                application.bot, self.storage, processor.wake,
+                application.bot, self.storage, processor.submit,
                 poll_timeout=self._poll_timeout, retry_base_seconds=self._retry_base)
         else:
             self._receiver = WebhookReceiver(
-                application.bot, self.storage, processor.wake, self.webhook,
+                application.bot, self.storage, processor.submit, self.webhook,
                 secret=settings.webhook_secret)
         await self._receiver.start()
         self._purger = asyncio.create_task(self._purge_regularly(), name="retention")

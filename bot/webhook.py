@@ -5,12 +5,12 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import Bot
+from telegram import Bot, Update
 
 from bot.inbox import ALLOWED_UPDATES
 from bot.storage import Storage
@@ -33,7 +33,7 @@ class WebhookReceiver:
     """A small aiohttp server; Telegram retries any update we did not acknowledge."""
 
     def __init__(
-        self, bot: Bot, storage: Storage, on_stored: Callable[[], None],
+        self, bot: Bot, storage: Storage, on_stored: Callable[[Sequence[Update]], None],
         config: WebhookConfig, *, secret: str = "",
     ) -> None:
         self._bot = bot
@@ -80,5 +80,5 @@ class WebhookReceiver:
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400)
         await self._storage.store_updates([(update_id, payload)])
-        self._on_stored()
+        self._on_stored([Update.de_json(payload, self._bot)])
         return web.Response(status=200)
