@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
@@ -62,7 +62,11 @@ class ChatPacer:
 
 
 class OutboxSender:
-    """One worker per chat with waiting messages, so chats don't wait for each other."""
+    """One worker per chat with waiting messages, so chats don't wait for each other.
+
+    New rows arrive through `submit`, straight from the transaction that wrote them; the
+    outbox table itself is only read at start, for what a previous run left unsent.
+    """
 
     def __init__(
         self,
@@ -78,24 +82,28 @@ class OutboxSender:
         self._pacer = pacer
         self._pseudonym = pseudonym
         self._retry_base = retry_base_seconds
-        self._wake = asyncio.Event()
         self._queues: dict[int, list[OutboxItem]] = {}
         self._queued_ids: set[int] = set()
-        # Outbox ids only grow (rows are committed one transaction at a time), so reading
-        # past the highest id seen never hands a row that was just sent to a worker again.
-        self._highest_seen = 0
         self._workers: dict[int, asyncio.Task[None]] = {}
-        self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    def wake(self) -> None:
-        """New rows were committed to the outbox."""
-        self._wake.set()
-
     async def start(self) -> None:
-        """Begin draining, starting with whatever a previous run left behind."""
-        self._task = asyncio.create_task(self._run(), name="outbox-sender")
-        self.wake()
+        """Queue what a previous run left in the outbox; call before anything is submitted."""
+        after = 0
+        while items := await self._storage.unsent(after_id=after):
+            self.submit(items)
+            after = items[-1].id
+
+    def submit(self, items: Iterable[OutboxItem]) -> None:
+        """Send committed outbox rows, each chat in order."""
+        for item in items:
+            if item.id in self._queued_ids:
+                continue
+            self._queued_ids.add(item.id)
+            self._queues.setdefault(item.chat_id, []).append(item)
+            if item.chat_id not in self._workers and not self._stopping:
+                self._workers[item.chat_id] = asyncio.create_task(
+                    self._work(item.chat_id), name="outbox-chat")
 
     async def stop(self, *, grace_seconds: float = 5.0) -> None:
         """Let each chat finish the call in flight, then stop; the rest waits in the outbox.
@@ -104,11 +112,6 @@ class OutboxSender:
         run would send it again; so workers get a moment to finish first.
         """
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
         workers = list(self._workers.values())
         if workers:
             await asyncio.wait(workers, timeout=grace_seconds)
@@ -117,35 +120,6 @@ class OutboxSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._workers.clear()
-
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Wait until the outbox is empty (used by tests and on shutdown)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self._queued_ids and not await self._storage.unsent(limit=1):
-                return
-            await asyncio.sleep(0.01)
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                items = await self._storage.unsent(after_id=self._highest_seen)
-            except Exception:
-                log.exception("outbox read failed")
-                await asyncio.sleep(1)
-                self.wake()
-                continue
-            for item in items:
-                self._highest_seen = max(self._highest_seen, item.id)
-                self._queued_ids.add(item.id)
-                self._queues.setdefault(item.chat_id, []).append(item)
-                if item.chat_id not in self._workers:
-                    self._workers[item.chat_id] = asyncio.create_task(
-                        self._work(item.chat_id), name="outbox-chat")
-            if len(items) == 500:  # a full page: there may be more
-                self.wake()
 
     async def _work(self, chat_id: int) -> None:
         queue = self._queues[chat_id]

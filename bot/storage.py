@@ -137,26 +137,21 @@ class Storage:
         if not updates:
             return 0
         now = time.time()
-        async with self._transaction():
-            before = self._db.total_changes
-            await self._db.executemany(
-                "INSERT OR IGNORE INTO updates(update_id, payload, received_at) VALUES (?,?,?)",
-                [(uid, json.dumps(payload, ensure_ascii=False), now) for uid, payload in updates],
-            )
-            stored = self._db.total_changes - before
-            highest = max(uid for uid, _ in updates)
-            await self._db.execute(
-                "INSERT INTO meta(key, value) VALUES ('last_update_id', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = "
-                "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-                (str(highest),),
-            )
-        return stored
+        rows = [(uid, json.dumps(payload, ensure_ascii=False), now) for uid, payload in updates]
+        sql = "INSERT OR IGNORE INTO updates(update_id, payload, received_at) VALUES (?,?,?)"
+        before = self._db.total_changes
+        if len(rows) == 1:
+            async with self._write_lock:  # one statement commits by itself: one trip
+                await self._db.execute(sql, rows[0])
+        else:
+            async with self._transaction():
+                await self._db.executemany(sql, rows)
+        return self._db.total_changes - before
 
     async def last_update_id(self) -> int | None:
         """The highest update_id ever stored; polling continues after it."""
-        row = await self._fetch_one("SELECT value FROM meta WHERE key = 'last_update_id'", ())
-        return int(row[0]) if row else None
+        row = await self._fetch_one("SELECT MAX(update_id) FROM updates", ())
+        return int(row[0]) if row and row[0] is not None else None
 
     async def pending_updates(self, *, after_id: int = 0, limit: int = 100) -> list[PendingUpdate]:
         """Stored updates not yet handled, oldest first."""
@@ -199,15 +194,18 @@ class Storage:
         chat_id: int | None = None,
         state: str | None = None,
         outgoing: Sequence[Outgoing] = (),
-    ) -> bool:
-        """Record the update as handled together with its effects; False if it already was."""
+    ) -> list[OutboxItem] | None:
+        """Record the update as handled together with its effects.
+
+        Returns the stored outbox rows, for the sender; None if the update was handled before.
+        """
         async with self._transaction():
             if not await self._close_update(update_id):
                 # Handled before (a repeat delivery) or never stored: do nothing twice.
                 exists = await self._fetch_one(
                     "SELECT 1 FROM updates WHERE update_id = ?", (update_id,))
                 if exists:
-                    return False
+                    return None
                 await self._db.execute(
                     "INSERT INTO updates(update_id, received_at, handled_at) VALUES (?,?,?)",
                     (update_id, time.time(), time.time()),
@@ -220,21 +218,25 @@ class Storage:
                     "updated_at = excluded.updated_at, blocked = 0",
                     (chat_id, state, time.time()),
                 )
-            await self._add_outgoing(outgoing)
+            items = await self._add_outgoing(outgoing)
         self._closed_by_turn.add(update_id)
         if chat_id is not None and state is not None:
             if len(self._states) >= STATE_CACHE_SIZE:
                 self._states.pop(next(iter(self._states)))  # the oldest entry
             self._states[chat_id] = state
-        return True
+        return items
 
-    async def _add_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
-        now = time.time()
-        await self._db.executemany(
-            "INSERT INTO outbox(chat_id, method, params, created_at) VALUES (?,?,?,?)",
-            [(o.chat_id, o.method, json.dumps(o.params, ensure_ascii=False), now)
-             for o in outgoing],
-        )
+    async def _add_outgoing(self, outgoing: Sequence[Outgoing]) -> list[OutboxItem]:
+        items = []
+        for call in outgoing:  # usually one or two rows; each needs its id back
+            cursor = await self._db.execute(
+                "INSERT INTO outbox(chat_id, method, params, created_at) VALUES (?,?,?,?)",
+                (call.chat_id, call.method, json.dumps(call.params, ensure_ascii=False),
+                 time.time()),
+            )
+            assert cursor.lastrowid is not None
+            items.append(OutboxItem(cursor.lastrowid, call.chat_id, call.method, call.params))
+        return items
 
     # ---- outbox --------------------------------------------------------------------------
 
@@ -278,16 +280,16 @@ class Storage:
         return await self._fetch_one(
             "SELECT 1 FROM told_groups WHERE chat_id = ?", (chat_id,)) is not None
 
-    async def commit_group_notice(self, update_id: int, outgoing: Outgoing) -> bool:
+    async def commit_group_notice(self, update_id: int, outgoing: Outgoing) -> list[OutboxItem]:
         """Tell a group once: the notice, the group and the update in one transaction."""
         async with self._transaction():
             if not await self._close_update(update_id):
-                return False
+                return []
             cursor = await self._db.execute(
                 "INSERT OR IGNORE INTO told_groups(chat_id) VALUES (?)", (outgoing.chat_id,))
-            if cursor.rowcount == 1:
-                await self._add_outgoing([outgoing])
-        return True
+            if cursor.rowcount != 1:
+                return []
+            return await self._add_outgoing([outgoing])
 
     # ---- retention -----------------------------------------------------------------------
 
@@ -299,7 +301,9 @@ class Storage:
             residents = await self._db.execute(
                 "DELETE FROM residents WHERE updated_at < ?", (now - retention_days * 86400,))
             updates = await self._db.execute(
-                "DELETE FROM updates WHERE handled_at IS NOT NULL AND handled_at < ?",
+                "DELETE FROM updates WHERE handled_at IS NOT NULL AND handled_at < ? "
+                # The newest row stays: polling resumes after its update_id.
+                "AND update_id < (SELECT MAX(update_id) FROM updates)",
                 (now - UPDATE_MEMORY_SECONDS,),
             )
             counts = {"residents": residents.rowcount, "updates": updates.rowcount}

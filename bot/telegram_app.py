@@ -100,7 +100,7 @@ class WegwijzerBot:
             retry_base_seconds=self._retry_base,
         )
         self.sender = sender
-        runtime = Runtime(settings, self.engine, self.storage, sender.wake)
+        runtime = Runtime(settings, self.engine, self.storage, sender.submit)
         application.bot_data[RUNTIME_KEY] = runtime
         handlers.register(application)
         await application.initialize()  # getMe: fails early on a wrong token

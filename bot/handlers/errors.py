@@ -38,5 +38,5 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                                     team_phone=team.phone or "-")
     apology = messages_for(chat.id, [Reply(text)])
     # Committed with the update id, so a failing update is closed and apologised for once.
-    if await runtime.storage.commit_turn(update.update_id, outgoing=apology):
-        runtime.wake_sender()
+    items = await runtime.storage.commit_turn(update.update_id, outgoing=apology)
+    runtime.send(items or ())

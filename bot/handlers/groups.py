@@ -24,8 +24,8 @@ async def group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     texts = runtime.engine.texts
     text = f"{texts.get('private_only', 'nl')}\n\n{texts.get('private_only', 'en')}"
     notice = Outgoing(chat.id, "sendMessage", {"chat_id": chat.id, "text": text})
-    if await runtime.storage.commit_group_notice(update.update_id, notice):
-        runtime.wake_sender()
+    if items := await runtime.storage.commit_group_notice(update.update_id, notice):
+        runtime.send(items)
         log.info("group notice actor=%s", runtime.pseudonym(chat.id))
 
 

@@ -30,12 +30,12 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
         answer = Outgoing(chat.id, "answerCallbackQuery",
                           {"callback_query_id": update.callback_query.id})
         outgoing.insert(0, answer)
-    committed = await runtime.storage.commit_turn(
+    items = await runtime.storage.commit_turn(
         update.update_id, chat_id=chat.id, state=turn.state.to_json(), outgoing=outgoing)
-    if not committed:
+    if items is None:
         log.info("turn skipped actor=%s result=duplicate", runtime.pseudonym(chat.id))
         return
-    runtime.wake_sender()
+    runtime.send(items)
     # BIO2-style line: action, object, result and actor; never what the resident wrote.
     log.info("turn event=%s actor=%s effects=%s", type(event).__name__.lower(),
              runtime.pseudonym(chat.id), ",".join(e.kind for e in turn.effects) or "-")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.engine.conversation import Engine
-from bot.storage import Storage
+from bot.storage import OutboxItem, Storage
 
 RUNTIME_KEY = "wegwijzer_runtime"
 
@@ -23,7 +23,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     storage: Storage
-    wake_sender: Callable[[], None]
+    send: Callable[[Iterable[OutboxItem]], None]  # hands committed rows to the sender
 
     def pseudonym(self, chat_id: int) -> str:
         """A keyed pseudonym for logs: stable per resident, useless without the key."""
