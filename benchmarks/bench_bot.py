@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,27 +155,39 @@ async def run_one(kind: str, residents: int, seconds: float, texts: list[str]) -
     return result
 
 
+def median_of(runs: list[Result], value: Callable[[Result], float]) -> float:
+    """The median of one figure over repeated runs (the machine is shared)."""
+    return statistics.median(value(run) for run in runs)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per bot; medians shown")
     parser.add_argument("--residents", type=int, nargs="+", default=[1, 20, 200])
     args = parser.parse_args()
     texts = questions()
     print(f"machine: {os.cpu_count()} cores (shared); {len(texts)} distinct questions; "
-          f"{args.seconds:.0f} s per run")
+          f"{args.repeat} runs of {args.seconds:.0f} s per bot and size; medians")
     print(f"{'bot':10} {'residents':>9} {'round trips/s':>14} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'RSS MB':>7} {'CPU ms/update':>14} {'lost':>5} {'twice':>6}")
-    results: dict[tuple[str, int], Result] = {}
+    per_second: dict[tuple[str, int], float] = {}
     for residents in args.residents:
-        for kind in ("echo", "wegwijzer"):
-            r = await run_one(kind, residents, args.seconds, texts)
-            results[(kind, residents)] = r
-            print(f"{kind:10} {residents:>9} {r.per_second:>14.0f} {r.percentile(0.5):>8.1f} "
-                  f"{r.percentile(0.99):>8.1f} {r.rss_mb:>7.0f} {r.cpu_ms_per_update:>14.2f} "
-                  f"{r.lost:>5} {r.extra:>6}", flush=True)
+        runs: dict[str, list[Result]] = {"echo": [], "wegwijzer": []}
+        for _ in range(args.repeat):  # interleaved, so both bots see the same machine load
+            for kind in runs:
+                runs[kind].append(await run_one(kind, residents, args.seconds, texts))
+        for kind, results in runs.items():
+            per_second[(kind, residents)] = median_of(results, lambda r: r.per_second)
+            print(f"{kind:10} {residents:>9} {per_second[(kind, residents)]:>14.0f} "
+                  f"{median_of(results, lambda r: r.percentile(0.5)):>8.1f} "
+                  f"{median_of(results, lambda r: r.percentile(0.99)):>8.1f} "
+                  f"{median_of(results, lambda r: r.rss_mb):>7.0f} "
+                  f"{median_of(results, lambda r: r.cpu_ms_per_update):>14.2f} "
+                  f"{sum(r.lost for r in results):>5} {sum(r.extra for r in results):>6}",
+                  flush=True)
     for residents in args.residents:
-        ratio = results[("wegwijzer", residents)].per_second / max(
-            1e-9, results[("echo", residents)].per_second)
+        ratio = per_second[("wegwijzer", residents)] / max(1e-9, per_second[("echo", residents)])
         print(f"wegwijzer / echo at {residents} residents: {ratio:.0%}")
 
 
