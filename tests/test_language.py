@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import random
+import re
+import string
+import unicodedata
+
 from bot.engine.language import Analyzer, _split_compound, builtin_lexicon, fold
 
 
 def test_fold_removes_case_accents_punctuation_and_emoji() -> None:
     assert fold("Buurtcoöperatie 🙂 Cliëntondersteuning!!") == "buurtcooperatie clientondersteuning"
+
+
+def test_fold_shortcut_for_plain_ascii_gives_the_same_words() -> None:
+    def unicode_fold(text: str) -> str:  # the path fold() takes for text with accents
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        return re.sub(r"[^a-z0-9]+", " ", without_marks).strip()
+
+    rng = random.Random(3)
+    for _ in range(500):
+        text = "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 40)))
+        assert fold(text) == unicode_fold(text), text
 
 
 def test_compounds_split_into_known_parts() -> None:
@@ -41,3 +58,12 @@ def test_stop_words_are_dropped_but_acronyms_in_names_are_kept() -> None:
     assert [s.word for s in analyzer.slots("ik wil mee")] == []
     analyzer.protect_acronyms(["MEE cliëntondersteuning"])
     assert [s.word for s in analyzer.slots("ik wil mee")] == ["mee"]
+
+
+def test_compound_splits_follow_the_vocabulary_learned_last() -> None:
+    analyzer = Analyzer(builtin_lexicon())
+    analyzer.freeze()
+    assert analyzer.slots("zorgblabla")[0].parts == ()
+    analyzer.learn(["blabla"])
+    analyzer.freeze()
+    assert analyzer.slots("zorgblabla")[0].parts != ()

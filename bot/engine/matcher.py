@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
-
-import yaml
 
 from bot.engine.language import (
     CONCEPT_PREFIX,
@@ -19,6 +17,7 @@ from bot.engine.language import (
     Slot,
     builtin_lexicon,
     fold,
+    load_yaml,
 )
 from bot.kb.loader import KnowledgeBase
 from bot.kb.models import FaqEntry, LocalText, Service
@@ -47,6 +46,8 @@ WEAK_WORD_SHARE = 0.3  # "uitleg", "regelen", "hulp": how someone asks, not what
 SATURATION = 1.5  # summed field weight at which a word's credit reaches 63%
 CANDIDATES = 50  # documents that get the title bonus and a place in the ranking
 TITLE_BONUS = 0.15  # a question that covers a document's whole title is most likely about it
+LOOSE_FACTOR = 0.8  # a word that only shares its first letters with the question counts less
+PART_SHARE = 0.9  # all parts of a compound together count a little less than the whole word
 
 
 @dataclass(frozen=True)
@@ -80,18 +81,7 @@ class SearchResult:
 class _Document:
     kind: Kind
     id: str
-    weights: dict[str, float] = field(default_factory=dict)
     title: tuple[frozenset[str], ...] = ()  # per title word: the terms that stand for it
-
-    def add(self, terms: Iterable[tuple[str, float]], weight: float) -> None:
-        # Evidence adds up: a document that names a word in its title, keywords and examples
-        # is more about it than one that mentions it once.
-        for term, strength in terms:
-            self.weights[term] = self.weights.get(term, 0.0) + weight * strength
-
-    def saturate(self) -> None:
-        """Turn summed evidence into a credit between 0 and 1 (diminishing returns)."""
-        self.weights = {t: 1.0 - math.exp(-w / SATURATION) for t, w in self.weights.items()}
 
 
 class Matcher:
@@ -100,21 +90,16 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, *, lexicon: Lexicon | None = None) -> None:
         self.analyzer = Analyzer(lexicon or builtin_lexicon())
         self._weak = weak_words()
-        self._documents: list[_Document] = []
         entries: list[Service | FaqEntry] = [*kb.services.values(), *kb.faq.values()]
         self.analyzer.learn(text for entry in entries for text in _texts(entry))
         self.analyzer.protect_acronyms(
             text for service in kb.services.values() for text in _field_texts(service, "name")
         )
         self.analyzer.freeze()
-        for entry in entries:
-            document = self._document(entry)
-            document.saturate()
-            self._documents.append(document)
-        self._postings: dict[str, list[tuple[int, float]]] = {}
-        for index, document in enumerate(self._documents):
-            for term, weight in document.weights.items():
-                self._postings.setdefault(term, []).append((index, weight))
+        self._documents = [self._document(entry) for entry in entries]
+        # Per term: document index → credit (0..1). A one-term slot (most of them) uses this
+        # mapping as it is, without copying it for every question.
+        self._postings = self._postings_of(entries)
         count = len(self._documents)
         self._idf = {
             term: math.log(1 + (count - len(posting) + 0.5) / (len(posting) + 0.5))
@@ -140,19 +125,11 @@ class Matcher:
             return SearchResult((), False)
         slot_weights = [self._slot_weight(slot) for slot in slots]
         total = min(sum(slot_weights), max(QUERY_WEIGHT_CAP, max(slot_weights)))
-        scores: dict[int, float] = {}
-        credits = []
-        for slot, weight in zip(slots, slot_weights, strict=True):
-            credit = self._slot_credit(slot)
-            credits.append(credit)
-            for index, value in credit.items():
-                scores[index] = scores.get(index, 0.0) + weight * value
-        if allowed is not None:
-            scores = {i: v for i, v in scores.items()
-                      if allowed(self._documents[i].kind, self._documents[i].id)}
+        credits = [self._slot_credit(slot) for slot in slots]
+        scores = _weighted_sum(credits, slot_weights, len(self._documents))
         # The title bonus is at most TITLE_BONUS of the total, so only the leaders can gain
         # from it; judging just them keeps large knowledge bases fast.
-        leaders = heapq.nlargest(CANDIDATES, scores, key=scores.__getitem__)
+        leaders = self._leaders(scores, allowed)
         query_terms = {t for slot in slots for t in (*slot.exact, *slot.loose, *slot.parts)}
         final = {}
         for index in leaders:
@@ -184,50 +161,135 @@ class Matcher:
             return factor * min(sum(parts) / len(slot.parts), self._weight_cap)
         return factor * self._unknown_weight
 
-    def _slot_credit(self, slot: Slot) -> dict[int, float]:
-        """Per document, how fully it covers this slot (0..1)."""
+    def _slot_credit(self, slot: Slot) -> Mapping[int, float]:
+        """Per document, how fully it covers this slot (0..1). Read-only: may be shared."""
+        exact = [self._postings.get(term, {}) for term in slot.exact]
+        if len(exact) == 1 and not slot.loose and not slot.parts:
+            return exact[0]  # most slots: one term, whose credits need no copy
+        loose = [_scaled(self._postings.get(term, {}), LOOSE_FACTOR) for term in slot.loose]
+        # A document covers the slot as well as its best-matching form of the word.
+        return _highest([*exact, *loose, self._part_credit(slot.parts)])
+
+    def _part_credit(self, parts: tuple[str, ...]) -> dict[int, float]:
+        """Per document, the credit for the parts of a compound: each part counts for a share."""
+        if not parts:
+            return {}
+        share = PART_SHARE / len(parts)
         credit: dict[int, float] = {}
-        for terms, factor in ((slot.exact, 1.0), (slot.loose, 0.8)):
-            for term in terms:
-                for index, weight in self._postings.get(term, ()):
-                    value = weight * factor
-                    if value > credit.get(index, 0.0):
-                        credit[index] = value
-        if slot.parts:
-            share = 0.9 / len(slot.parts)
-            part_credit: dict[int, float] = {}
-            for term in set(slot.parts):
-                for index, weight in self._postings.get(term, ()):
-                    part_credit[index] = part_credit.get(index, 0.0) + weight * share
-            for index, value in part_credit.items():
-                if value > credit.get(index, 0.0):
-                    credit[index] = value
+        for term in dict.fromkeys(parts):  # each distinct part once, in a fixed order
+            for index, weight in self._postings.get(term, {}).items():
+                credit[index] = credit.get(index, 0.0) + weight * share
         return credit
+
+    def _leaders(
+        self, scores: list[float], allowed: Callable[[Kind, str], bool] | None
+    ) -> list[int]:
+        """The CANDIDATES best allowed documents; equal scores in knowledge-base order.
+
+        Asking `allowed` only about the best few, instead of about every document that
+        shares a word with the question, saves most of the filtering on a large knowledge base.
+        """
+        wanted = CANDIDATES
+        while True:
+            best = _best(scores, wanted)
+            if allowed is None:
+                return best
+            kept = [i for i in best if allowed(self._documents[i].kind, self._documents[i].id)]
+            if len(kept) >= CANDIDATES or len(best) < wanted:
+                return kept[:CANDIDATES]
+            wanted *= 4  # too many were filtered out: look further down the ranking
+
+    def _postings_of(self, entries: list[Service | FaqEntry]) -> dict[str, dict[int, float]]:
+        """Per term, the credit of every document (by index) that uses it."""
+        evidence: dict[str, dict[int, float]] = {}
+        for index, entry in enumerate(entries):
+            for term, weight in self._evidence(entry).items():
+                evidence.setdefault(term, {})[index] = weight
+        # Only these per-term mappings are kept: no per-document copy of the same numbers.
+        return {term: _saturate(posting) for term, posting in evidence.items()}
+
+    def _evidence(self, entry: Service | FaqEntry) -> dict[str, float]:
+        """Per term, the summed field weight of every place the entry uses it."""
+        # Evidence adds up: a document that names a word in its title, keywords and examples
+        # is more about it than one that mentions it once.
+        weights: dict[str, float] = {}
+        texts = [(text, weight) for field_name, weight in FIELD_WEIGHTS.items()
+                 for text in _field_texts(entry, field_name)]
+        texts.append((entry.id.replace("-", " "), FIELD_WEIGHTS["keywords"]))
+        for text, weight in texts:
+            for term, strength in self.analyzer.terms(text):
+                weights[term] = weights.get(term, 0.0) + weight * strength
+        return weights
 
     def _document(self, entry: Service | FaqEntry) -> _Document:
         kind: Kind = "service" if isinstance(entry, Service) else "faq"
-        document = _Document(kind, entry.id)
-        for field_name, weight in FIELD_WEIGHTS.items():
-            for text in _field_texts(entry, field_name):
-                document.add(self.analyzer.terms(text), weight)
-        document.add(self.analyzer.terms(entry.id.replace("-", " ")), FIELD_WEIGHTS["keywords"])
+        return _Document(kind, entry.id, self._title(entry, kind))
+
+    def _title(self, entry: Service | FaqEntry, kind: Kind) -> tuple[frozenset[str], ...]:
+        """Per word of the name or question: the terms that stand for it."""
         title_field = "name" if kind == "service" else "question"
-        document.title = tuple(
+        return tuple(
             frozenset((*slot.exact, *slot.loose, *slot.parts))
             for text in _field_texts(entry, title_field)[:1]
             for slot in self.analyzer.slots(text, correct=False)
             if slot.word not in self._weak
         )
-        return document
 
 
 @lru_cache(maxsize=1)
 def weak_words() -> frozenset[str]:
     """Words that say how someone asks rather than what about (data/weak_words.yaml)."""
     text = resources.files("bot.engine").joinpath("data/weak_words.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     words = {fold(str(word)) for word in [*data["weak_words"], *data["more_weak_words"]]}
     return frozenset(words | {CONCEPT_PREFIX + str(name) for name in data["weak_concepts"]})
+
+
+def _saturate(posting: dict[int, float]) -> dict[int, float]:
+    """Turn summed evidence into a credit between 0 and 1 (diminishing returns)."""
+    return {index: 1.0 - math.exp(-weight / SATURATION) for index, weight in posting.items()}
+
+
+def _scaled(credit: Mapping[int, float], factor: float) -> dict[int, float]:
+    """Every credit times `factor`."""
+    return {index: value * factor for index, value in credit.items()}
+
+
+def _highest(credits: list[Mapping[int, float]]) -> dict[int, float]:
+    """Per document, the highest of its credits."""
+    largest = max(credits, key=len)
+    merged = dict(largest)  # copying the largest mapping at C speed saves most of the work
+    for credit in credits:
+        if credit is largest:
+            continue
+        for index, value in credit.items():
+            if value > merged.get(index, 0.0):
+                merged[index] = value
+    return merged
+
+
+def _weighted_sum(
+    credits: list[Mapping[int, float]], weights: list[float], size: int
+) -> list[float]:
+    """Per document index, the sum of slot weight × slot credit (0.0: no word in common)."""
+    # A list indexed by document is about 1.7 times faster to add into than a dictionary,
+    # and every slot of a question on a large knowledge base touches thousands of documents.
+    scores = [0.0] * size
+    for credit, weight in zip(credits, weights, strict=True):
+        for index, value in credit.items():
+            scores[index] += weight * value
+    return scores
+
+
+def _best(scores: list[float], count: int) -> list[int]:
+    """Indexes of the `count` highest positive scores, best first; equal scores by index."""
+    # Finding the cut-off score among the bare numbers first, then sorting only the documents
+    # that reach it, is a third faster than heapq.nlargest with a key over all documents.
+    highest = heapq.nlargest(count, scores)
+    cutoff = highest[-1] if highest else 0.0
+    reaching = [i for i, score in enumerate(scores) if score >= cutoff and score > 0.0]
+    reaching.sort(key=scores.__getitem__, reverse=True)  # stable: ties stay in index order
+    return reaching[:count]
 
 
 def _decide(ranked: list[Match], min_score: float) -> SearchResult:
