@@ -20,6 +20,8 @@ from bot.engine.texts import LANGUAGES, Texts
 from bot.kb.loader import KnowledgeBase
 from bot.kb.models import TreeOption
 
+MAX_TRAIL = 6  # tree answers kept for a meedenker
+MAX_FOUND = 5  # services and answers shown, kept for a meedenker
 MAX_MATCH_CHARACTERS = 1000  # a long story is searched by its first part; crisis check sees all
 BACK, RESTART, SOMETHING_ELSE, HANDOFF, CONTINUE = "b", "r", "x", "h", "c"
 
@@ -60,7 +62,14 @@ class NotText:
     kind: str
 
 
-Event = Start | Text | Choice | Command | NotText
+@dataclass(frozen=True)
+class SharedContact:
+    """The resident shared their own phone number with the contact button."""
+
+    phone: str
+
+
+Event = Start | Text | Choice | Command | NotText | SharedContact
 
 
 # ---- what comes out -----------------------------------------------------------------------
@@ -76,17 +85,28 @@ class Option:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to the resident, with buttons."""
+    """One message to the resident, with buttons.
+
+    `contact_button` asks the channel for a "share my phone number" button (Telegram shows it
+    instead of the keyboard); `remove_keyboard` takes such a button away again.
+    """
 
     text: str
     options: tuple[Option, ...] = ()
+    contact_button: str | None = None
+    remove_keyboard: bool = False
 
 
 @dataclass(frozen=True)
 class Effect:
     """Something other parts of the system act on: statistics, handoff."""
 
-    kind: Literal["crisis", "shown", "not_understood", "handoff", "topic", "language"]
+    kind: Literal[
+        "crisis", "shown", "not_understood", "handoff", "topic", "language",
+        # the warm handoff (bot/handoff): the channel stores and relays these
+        "open_request", "relay", "close_request", "rating", "remark", "callback",
+        "callback_moment",
+    ]
     detail: str = ""
 
 
@@ -101,6 +121,15 @@ class State:
     gemeente: str | None = None
     role: str | None = None
     awaiting_gemeente: bool = False
+    # What a meedenker may be told, if the resident agrees: never free text, only choices.
+    topic: str | None = None
+    trail: tuple[str, ...] = ()  # labels of the tree options chosen
+    found: tuple[str, ...] = ()  # "service:id" / "faq:id" shown, most recent last
+    # The warm handoff: the step (consent, message, connected, …) and its draft.
+    handoff: str | None = None
+    request_id: int | None = None
+    draft_message: str | None = None
+    share_name: bool = False
 
     def to_json(self) -> str:
         """Serialise for storage."""
@@ -113,7 +142,8 @@ class State:
             return cls()
         try:
             raw = json.loads(data)
-            raw["history"] = tuple(raw.get("history", ()))
+            for key in ("history", "trail", "found"):
+                raw[key] = tuple(raw.get(key, ()))
             return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
         except (ValueError, TypeError):
             return cls()
@@ -166,6 +196,18 @@ class _Intents:
         return None
 
 
+def remember_choices(turn: Turn) -> Turn:
+    """Keep the topic and what was shown in the state, for the consent screen of a handoff."""
+    state = turn.state
+    for effect in turn.effects:
+        if effect.kind == "topic":
+            state = replace(state, topic=effect.detail)
+        elif effect.kind == "shown":
+            found = tuple(item for item in state.found if item != effect.detail)
+            state = replace(state, found=(*found, effect.detail)[-MAX_FOUND:])
+    return turn if state is turn.state else replace(turn, state=state)
+
+
 class Engine:
     """Drives one conversation step for any channel; built once per knowledge base."""
 
@@ -181,8 +223,14 @@ class Engine:
 
     # -- entry point --
 
-    def handle(self, state: State, event: Event) -> Turn:
-        """One step: the crisis check first for free text, then commands, buttons or search."""
+    def handle(self, state: State, event: Event, *, queue_ahead: int = 0) -> Turn:
+        """One step: the crisis check first for free text, then commands, buttons or search.
+
+        `queue_ahead` is how many requests wait for a meedenker; only the handoff uses it.
+        """
+        return remember_choices(self._step(state, event))
+
+    def _step(self, state: State, event: Event) -> Turn:
         if isinstance(event, Start):
             return self._start(state)
         if isinstance(event, Text):
@@ -191,6 +239,8 @@ class Engine:
             return self._choice(state, event.token)
         if isinstance(event, NotText):
             return self._not_text(state, event.kind)
+        if isinstance(event, SharedContact):
+            return self._not_text(state, "contact")
         return self._command(state, event.name)
 
     def understand(self, state: State, text: str) -> Understanding:
@@ -299,6 +349,7 @@ class Engine:
         option = node.options[int(index_text)]
         if option.role:
             state = replace(state, role=option.role)
+        state = replace(state, trail=(*state.trail, option.label.get("nl"))[-MAX_TRAIL:])
         effects = (Effect("topic", node.topic),) if node.topic else ()
         if option.next:
             history = (*state.history, node_id) if option.next != node_id else state.history
@@ -376,7 +427,8 @@ class Engine:
         return Turn((self._node_reply(state),), state)
 
     def _restart(self, state: State) -> Turn:
-        state = replace(state, node=self.kb.tree.start, history=(), at_result=False)
+        state = replace(state, node=self.kb.tree.start, history=(), at_result=False,
+                        topic=None, trail=(), found=())  # a new story
         if self._needs_gemeente(state):
             state = replace(state, awaiting_gemeente=True)
             return Turn((self._gemeente_question(state),), state)

@@ -1,0 +1,1 @@
+"""The warm handoff to a human meedenker: dialog, requests, staff rules. No Telegram."""

@@ -1,0 +1,310 @@
+"""The resident's side of the warm handoff: consent, callback wish, relay, rating. No Telegram.
+
+Steps kept in `State.handoff`:
+  consent          the bot showed what it would pass on and waits for a choice
+  message          the next text is the resident's own message for the meedenker
+  callback_phone   the bot asked for the resident's number (contact button)
+  callback_moment  the bot asked for morning, afternoon or evening
+  connected        a request is open: everything goes to the meedenker; the bot is silent
+  rating, remark   the conversation ended; one tap for a rating, then an optional remark
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+from bot.engine.cards import moment
+from bot.engine.conversation import (
+    Choice,
+    Command,
+    Effect,
+    Engine,
+    Event,
+    NotText,
+    Option,
+    Reply,
+    SharedContact,
+    Start,
+    State,
+    Text,
+    Turn,
+)
+from bot.engine.hours import opening_status
+from bot.engine.language import fold
+
+PREFIX = "k:"
+YES, ADD_MESSAGE, TOGGLE_NAME, NO = "k:yes", "k:msg", "k:name", "k:no"
+CALLBACK_YES, CALLBACK_NO, STOP, SKIP = "k:cb", "k:nocb", "k:stop", "k:skip"
+MOMENTS = ("ochtend", "middag", "avond")
+STOP_WORDS = frozenset({"stop gesprek", "stop het gesprek", "stop conversation", "stoppen"})
+NO_WORDS = frozenset({"nee", "no", "liever niet", "nee dank je", "no thanks"})
+MAX_MESSAGE = 1000
+
+
+@dataclass(frozen=True)
+class RequestDraft:
+    """What the resident agreed to pass on; stored with the request."""
+
+    topic: str | None
+    answers: tuple[str, ...]
+    found: tuple[str, ...]
+    lang: str
+    gemeente: str | None
+    message: str | None
+    share_name: bool
+
+    def to_json(self) -> str:
+        """For the open_request effect."""
+        return json.dumps({
+            "topic": self.topic, "answers": list(self.answers), "found": list(self.found),
+            "lang": self.lang, "gemeente": self.gemeente, "message": self.message,
+            "share_name": self.share_name,
+        }, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> RequestDraft:
+        """Back from the effect's detail."""
+        raw = json.loads(data)
+        return cls(raw["topic"], tuple(raw["answers"]), tuple(raw["found"]), raw["lang"],
+                   raw["gemeente"], raw["message"], bool(raw["share_name"]))
+
+
+class HandoffEngine(Engine):
+    """The engine plus the warm handoff to a human meedenker in a staff group."""
+
+    def handle(self, state: State, event: Event, *, queue_ahead: int = 0) -> Turn:
+        """Handoff steps first; everything else is the ordinary conversation."""
+        if isinstance(event, Choice) and event.token.startswith(PREFIX):
+            turn = self._handoff_choice(state, event.token, queue_ahead)
+            return turn or super().handle(state, Choice("stale"))
+        step = state.handoff
+        if step == "connected":
+            return self._while_connected(state, event)
+        if step in ("message", "remark") and isinstance(event, Text):
+            return self._typed(state, event.text)
+        if step == "callback_phone":
+            return self._callback_phone(state, event)
+        if step in ("consent", "callback_moment", "rating", "remark"):
+            # Walking away from a question is fine; the conversation just goes on.
+            state = replace(state, handoff=None, draft_message=None)
+        return super().handle(state, event, queue_ahead=queue_ahead)
+
+    # -- consent --
+
+    def _handoff(self, state: State) -> Turn:
+        """Instead of only phone numbers: offer to pass the question on, with consent."""
+        state = replace(state, handoff="consent")
+        return Turn((self._consent_reply(state),), state, (Effect("handoff"),))
+
+    def _consent_reply(self, state: State, first_name: str | None = None) -> Reply:
+        t, lang = self.texts, state.lang
+        text = t.get("handoff_consent", lang, summary=self.summary(state))
+        options = (
+            Option(t.get("button_consent_yes", lang), YES),
+            Option(t.get("button_add_message", lang), ADD_MESSAGE),
+            Option(t.get("button_hide_name" if state.share_name else "button_share_name", lang),
+                   TOGGLE_NAME),
+            Option(t.get("button_consent_no", lang), NO),
+        )
+        return Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}", options)
+
+    def summary(self, state: State) -> str:
+        """Exactly what would be passed on, one line per item, in the resident's language."""
+        t, lang = self.texts, state.lang
+        lines = []
+        if state.topic:
+            lines.append(t.get("summary_topic", lang, value=state.topic))
+        if state.trail:
+            lines.append(t.get("summary_answers", lang, value=" › ".join(state.trail)))
+        if state.found:
+            lines.append(t.get("summary_found", lang, value=", ".join(self.found_names(state))))
+        if not lines:
+            lines.append(t.get("summary_nothing_yet", lang))
+        lines.append(t.get("summary_language", lang))
+        if state.gemeente or len(self.kb.gemeente.gemeenten) == 1:
+            lines.append(t.get("summary_gemeente", lang,
+                               value=state.gemeente or self.kb.gemeente.gemeenten[0]))
+        lines.append(t.get("summary_name", lang, value="✓") if state.share_name
+                     else t.get("summary_no_name", lang))
+        if state.draft_message:
+            lines.append(t.get("summary_message", lang, value=state.draft_message))
+        return "\n".join(lines)
+
+    def found_names(self, state: State) -> list[str]:
+        """Names of the services and questions shown, for people."""
+        names = []
+        for item in state.found:
+            kind, _, item_id = item.partition(":")
+            if kind == "service" and item_id in self.kb.services:
+                names.append(self.kb.services[item_id].name.get(state.lang))
+            elif kind == "faq" and item_id in self.kb.faq:
+                names.append(self.kb.faq[item_id].question.get(state.lang))
+        return names
+
+    def _handoff_choice(self, state: State, token: str, queue_ahead: int) -> Turn | None:
+        step = state.handoff
+        if token == TOGGLE_NAME and step == "consent":
+            state = replace(state, share_name=not state.share_name)
+            return Turn((self._consent_reply(state),), state)
+        if token == ADD_MESSAGE and step == "consent":
+            state = replace(state, handoff="message")
+            return Turn((Reply(self.texts.get("handoff_ask_message", state.lang)),), state)
+        if token == NO and step == "consent":
+            return self._cancel(state)
+        if token == YES and step == "consent":
+            return self._open(state, queue_ahead)
+        if token in (CALLBACK_YES, CALLBACK_NO) and step == "connected":
+            return self._callback_choice(state, token)
+        if token.startswith("k:m:") and step == "callback_moment":
+            return self._callback_moment(state, token[4:])
+        if token == STOP and step == "connected":
+            return self._stop(state)
+        if token.startswith("k:r:") and step == "rating":
+            return self._rating(state, token[4:])
+        if token == SKIP and step in ("rating", "remark"):
+            return self._thanks(state)
+        return None
+
+    def _cancel(self, state: State) -> Turn:
+        team = self.kb.gemeente.team
+        state = replace(state, handoff=None, draft_message=None, share_name=False)
+        text = self.texts.get("handoff_cancelled", state.lang, team_name=team.name,
+                              team_phone=team.phone or "-")
+        return Turn((Reply(text, self._menu(state)),), state)
+
+    def _open(self, state: State, queue_ahead: int) -> Turn:
+        draft = RequestDraft(state.topic, state.trail, state.found, state.lang, state.gemeente,
+                             state.draft_message, state.share_name)
+        state = replace(state, handoff="connected", draft_message=None)
+        t, lang = self.texts, state.lang
+        hours = self.kb.gemeente.team.hours
+        status = opening_status(hours, self._clock()) if hours else None
+        if status is None or status.open_now:
+            key = "ahead_none" if queue_ahead == 0 else (
+                "ahead_one" if queue_ahead == 1 else "ahead_many")
+            text = t.get("handoff_sent_open", lang, number="{number}",
+                         ahead_text=t.get(key, lang, count=queue_ahead))
+            options: tuple[Option, ...] = (Option(t.get("button_stop", lang), STOP),)
+        else:
+            when = self.team_opens(lang) or "-"
+            text = t.get("handoff_sent_closed", lang, number="{number}", when=when)
+            options = (Option(t.get("button_callback_yes", lang), CALLBACK_YES),
+                       Option(t.get("button_callback_no", lang), CALLBACK_NO),
+                       Option(t.get("button_stop", lang), STOP))
+        # {number} is filled in by the channel once the request has its number.
+        reply = Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}", options)
+        return Turn((reply,), state, (Effect("open_request", draft.to_json()),))
+
+    def team_opens(self, lang: str) -> str | None:
+        """When the team opens next, e.g. 'ma 09:00'; None when open now or unknown."""
+        hours = self.kb.gemeente.team.hours
+        if hours is None:
+            return None
+        now = self._clock()
+        status = opening_status(hours, now)
+        if status.open_now or status.next_open is None:
+            return None
+        return moment(status.next_open, self.texts, lang, now)
+
+    # -- typed input during the handoff --
+
+    def _typed(self, state: State, text: str) -> Turn:
+        crisis = self.crisis.check(text)
+        if crisis.is_crisis:
+            return self._crisis(state, crisis.kinds)
+        if state.handoff == "remark":
+            return replace(self._thanks(state), effects=(Effect("remark", text[:MAX_MESSAGE]),))
+        state = replace(state, handoff="consent", draft_message=text.strip()[:MAX_MESSAGE] or None)
+        return Turn((self._consent_reply(state),), state)
+
+    # -- callback --
+
+    def _callback_choice(self, state: State, token: str) -> Turn:
+        lang = state.lang
+        if token == CALLBACK_NO:
+            stop = (Option(self.texts.get("button_stop", lang), STOP),)
+            return Turn((Reply(self.texts.get("handoff_no_callback", lang), stop),), state)
+        state = replace(state, handoff="callback_phone")
+        reply = Reply(self.texts.get("handoff_ask_contact", lang),
+                      contact_button=self.texts.get("button_share_contact", lang))
+        return Turn((reply,), state)
+
+    def _callback_phone(self, state: State, event: Event) -> Turn:
+        lang = state.lang
+        if isinstance(event, SharedContact):
+            state = replace(state, handoff="callback_moment")
+            options = tuple(Option(self.texts.get(f"moment_{m}", lang), f"k:m:{m}")
+                            for m in MOMENTS)
+            replies = (Reply(self.texts.get("handoff_ask_moment", lang), options),)
+            return Turn(replies, state, (Effect("callback", event.phone),))
+        if isinstance(event, Text) and fold(event.text) in NO_WORDS:
+            state = replace(state, handoff="connected")
+            stop = (Option(self.texts.get("button_stop", lang), STOP),)
+            reply = Reply(self.texts.get("handoff_no_callback", lang), stop,
+                          remove_keyboard=True)
+            return Turn((reply,), state)
+        if isinstance(event, Text) and self.crisis.check(event.text).is_crisis:
+            return self._crisis(state, self.crisis.check(event.text).kinds)
+        return Turn((Reply(self.texts.get("handoff_contact_needed", lang),
+                           contact_button=self.texts.get("button_share_contact", lang)),), state)
+
+    def _callback_moment(self, state: State, moment_key: str) -> Turn | None:
+        if moment_key not in MOMENTS:
+            return None
+        state = replace(state, handoff="connected")
+        lang = state.lang
+        stop = (Option(self.texts.get("button_stop", lang), STOP),)
+        replies = (Reply(self.texts.get("handoff_callback_set", lang), stop,
+                         remove_keyboard=True),)
+        return Turn(replies, state, (Effect("callback_moment", moment_key),))
+
+    # -- connected --
+
+    def _while_connected(self, state: State, event: Event) -> Turn:
+        """Everything goes to the meedenker; the bot only speaks on a crisis or to stop."""
+        lang = state.lang
+        if isinstance(event, Text):
+            if fold(event.text) in STOP_WORDS:
+                return self._stop(state)
+            crisis = self.crisis.check(event.text)
+            if crisis.is_crisis:
+                turn = self._crisis(state, crisis.kinds)
+                stop = Option(self.texts.get("button_stop", lang), STOP)
+                reply = replace(turn.replies[0], options=(stop,))
+                return Turn((reply,), state, (*turn.effects, Effect("relay")))
+            return Turn((), state, (Effect("relay"),))
+        if isinstance(event, (NotText, SharedContact)):
+            return Turn((), state, (Effect("relay"),))
+        if isinstance(event, Command) and event.name in ("stop", "klaar"):
+            return self._stop(state)
+        if isinstance(event, (Command, Start, Choice)):
+            buttons = (Option(self.texts.get("button_stop", lang), STOP),)
+            return Turn((Reply(self.texts.get("handoff_already", lang), buttons),), state)
+        return Turn((), state)
+
+    def _stop(self, state: State) -> Turn:
+        turn = self.ended(state)
+        return replace(turn, effects=(Effect("close_request", "resident"),))
+
+    def ended(self, state: State) -> Turn:
+        """The conversation with the meedenker is over: ask for a rating."""
+        state = replace(state, handoff="rating", request_id=state.request_id)
+        lang = state.lang
+        options = (*(Option(str(n), f"k:r:{n}") for n in range(1, 6)),
+                   Option(self.texts.get("button_skip", lang), SKIP))
+        return Turn((Reply(self.texts.get("handoff_ended", lang), options),), state)
+
+    def _rating(self, state: State, value: str) -> Turn | None:
+        if value not in {"1", "2", "3", "4", "5"}:
+            return None
+        state = replace(state, handoff="remark")
+        skip = (Option(self.texts.get("button_skip", state.lang), SKIP),)
+        reply = Reply(self.texts.get("handoff_ask_remark", state.lang), skip)
+        return Turn((reply,), state, (Effect("rating", value),))
+
+    def _thanks(self, state: State) -> Turn:
+        state = replace(state, handoff=None, request_id=None, share_name=False)
+        current = self._current(state)
+        thanks = Reply(self.texts.get("handoff_thanks", state.lang))
+        return Turn((thanks, *current.replies), current.state)
