@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import string
+import subprocess
+import sys
 import unicodedata
 
 from bot.engine.language import Analyzer, _split_compound, builtin_lexicon, fold
+from tests.kbtools import ROOT
 
 
 def test_fold_removes_case_accents_punctuation_and_emoji() -> None:
@@ -67,3 +71,34 @@ def test_compound_splits_follow_the_vocabulary_learned_last() -> None:
     analyzer.learn(["blabla"])
     analyzer.freeze()
     assert analyzer.slots("zorgblabla")[0].parts != ()
+
+
+def test_equally_close_typo_repairs_prefer_the_word_the_knowledge_base_uses_most() -> None:
+    def repair(text: str) -> str:
+        analyzer = Analyzer(builtin_lexicon())
+        analyzer.learn([text])
+        analyzer.freeze()
+        return analyzer.slots("guis")[0].word  # one edit from both "huis" and "muis"
+
+    assert repair("muis huis huis") == "huis"
+    assert repair("muis muis huis") == "muis"
+    assert repair("muis huis") == "huis"  # equally used: the alphabetically first
+
+
+def test_typo_repair_does_not_depend_on_the_hash_seed() -> None:
+    # Sets iterate in a per-process order; a repair chosen "first found" would differ.
+    script = (
+        "from bot.engine.matcher import Matcher\n"
+        "from bot.kb.loader import load_knowledge_base\n"
+        "from tests.kbtools import DEFAULT_KB\n"
+        "m = Matcher(load_knowledge_base(DEFAULT_KB))\n"
+        "words = sorted(w for w in m.analyzer.vocabulary if len(w) >= 5)\n"
+        "print([[s.word for s in m.analyzer.slots(w[:2] + w[3:] + 'x')] for w in words[::5]])\n"
+    )
+    outputs = {
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed},
+                       check=True).stdout
+        for seed in ("0", "1", "2")
+    }
+    assert len(outputs) == 1

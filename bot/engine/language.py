@@ -113,6 +113,7 @@ class Analyzer:
         self.lexicon = lexicon
         self.protected: set[str] = set()  # acronyms in names (MEE, CAK) beat stop words
         self.vocabulary: set[str] = set()  # folded words seen in the knowledge base
+        self.frequency: dict[str, int] = {}  # how often the knowledge base uses each word
         self._stemmer = Stemmer.Stemmer("dutch")
         self._by_length: dict[int, list[str]] = {}
         self._parts: frozenset[str] = lexicon.compound_parts
@@ -124,8 +125,11 @@ class Analyzer:
 
     def learn(self, texts: Iterable[str]) -> None:
         """Add the words of knowledge-base texts to the vocabulary used for typo repair."""
+        frequency = self.frequency
         for text in texts:
-            self.vocabulary.update(tokens(text))
+            for word in tokens(text):
+                frequency[word] = frequency.get(word, 0) + 1
+        self.vocabulary.update(frequency)
 
     def protect_acronyms(self, names: Iterable[str]) -> None:
         """Keep capitalised names such as MEE or CJG even when they look like stop words."""
@@ -137,7 +141,9 @@ class Analyzer:
         """Prepare the typo and compound indexes once all texts are learned."""
         self.vocabulary |= set(self.lexicon.concept_of) | self.lexicon.compound_parts
         self._by_length = {}
-        for word in self.vocabulary:
+        # Typo repair prefers, among equally close words, the one the knowledge base uses
+        # most, then the alphabetically first: the same answer whatever the hash seed.
+        for word in sorted(self.vocabulary, key=self._preference):
             if len(word) >= 4 and not word.isdigit():
                 self._by_length.setdefault(len(word), []).append(word)
         long_words = {word for word in self.vocabulary if len(word) >= 4}
@@ -208,10 +214,18 @@ class Analyzer:
             for length in range(len(word) - max_edits, len(word) + max_edits + 1)
             for candidate in self._by_length.get(length, ())
         ]
-        best = process.extractOne(
-            word, candidates, scorer=Levenshtein.distance, score_cutoff=max_edits
+        close = process.extract(
+            word, candidates, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=None
         )
-        return best[0] if best else word
+        if not close:
+            return word
+        # Fewest edits first; among equals the word the knowledge base uses most.
+        best = min(close, key=lambda found: (found[1], self._preference(found[0])))
+        return str(best[0])
+
+    def _preference(self, word: str) -> tuple[int, str]:
+        """Sort key among equally good typo repairs: most used in the knowledge base first."""
+        return (-self.frequency.get(word, 0), word)
 
     def _cached_slot(self, word: str) -> Slot:
         slot = self._slot_cache.get(word)
