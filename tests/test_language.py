@@ -78,11 +78,30 @@ def test_equally_close_typo_repairs_prefer_the_word_the_knowledge_base_uses_most
         analyzer = Analyzer(builtin_lexicon())
         analyzer.learn([text])
         analyzer.freeze()
-        return analyzer.slots("guis")[0].word  # one edit from both "huis" and "muis"
+        return analyzer.slots("kaarx")[0].word  # one edit from both "kaart" and "kaars"
 
-    assert repair("muis huis huis") == "huis"
-    assert repair("muis muis huis") == "muis"
-    assert repair("muis huis") == "huis"  # equally used: the alphabetically first
+    assert repair("kaars kaart kaart") == "kaart"
+    assert repair("kaars kaars kaart") == "kaars"
+    assert repair("kaart kaars") == "kaars"  # equally used: the alphabetically first
+
+
+def test_typo_repair_keeps_real_words_that_only_look_like_known_ones() -> None:
+    analyzer = Analyzer(builtin_lexicon())
+    analyzer.learn(["zorgen buiten schulden huur"])
+    analyzer.freeze()
+    # A different first letter or a short word: more likely another word than a typo.
+    assert [s.word for s in analyzer.slots("morgen sluiten muur")] == ["morgen", "sluiten", "muur"]
+    repaired = analyzer.slots("schudlen")  # a swap counts as one edit
+    assert [(s.word, s.repaired) for s in repaired] == [("schulden", True)]
+    assert not analyzer.slots("schulden")[0].repaired
+
+
+def test_a_compound_written_as_two_words_is_joined() -> None:
+    analyzer = Analyzer(builtin_lexicon())
+    analyzer.learn(["Wat is een levenstestament?"])
+    analyzer.freeze()
+    assert [s.word for s in analyzer.slots("levens testament")] == ["levenstestament"]
+    assert [s.word for s in analyzer.slots("testament levens")] == ["testament", "levens"]
 
 
 def test_typo_repair_does_not_depend_on_the_hash_seed() -> None:

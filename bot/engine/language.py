@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import Stemmer
 import yaml
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 CONCEPT_PREFIX = "#"
 PREFIX_LENGTH = 6  # Snowball splits "schuld"/"schulden"; a shared prefix reunites them
@@ -24,6 +24,8 @@ MAX_CACHED_CORRECTIONS = 50_000
 MAX_CACHED_SLOTS = 50_000
 LOOSE_STRENGTH = 0.8
 PART_STRENGTH = 0.7
+MIN_REPAIR_LENGTH = 5  # shorter words have too many neighbours: stuk/stok, hand/hard
+TWO_EDIT_LENGTH = 9  # from this length a typo may be two edits (a swap counts as one)
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -104,6 +106,7 @@ class Slot:
     exact: tuple[str, ...]  # terms that match fully: concept or stem
     loose: tuple[str, ...] = ()  # prefix form: a weaker match
     parts: tuple[str, ...] = ()  # terms of the compound's parts
+    repaired: bool = False  # a typo repair: a guess, so it counts for less
 
 
 class Analyzer:
@@ -115,7 +118,7 @@ class Analyzer:
         self.vocabulary: set[str] = set()  # folded words seen in the knowledge base
         self.frequency: dict[str, int] = {}  # how often the knowledge base uses each word
         self._stemmer = Stemmer.Stemmer("dutch")
-        self._by_length: dict[int, list[str]] = {}
+        self._by_length: dict[tuple[str, int], list[str]] = {}
         self._parts: frozenset[str] = lexicon.compound_parts
         self._corrections: dict[str, str] = {}
         # Knowledge bases and questions repeat the same words over and over; stemming and
@@ -145,7 +148,7 @@ class Analyzer:
         # most, then the alphabetically first: the same answer whatever the hash seed.
         for word in sorted(self.vocabulary, key=self._preference):
             if len(word) >= 4 and not word.isdigit():
-                self._by_length.setdefault(len(word), []).append(word)
+                self._by_length.setdefault((word[0], len(word)), []).append(word)
         long_words = {word for word in self.vocabulary if len(word) >= 4}
         self._parts = self.lexicon.compound_parts | long_words
         self._corrections = {}
@@ -153,7 +156,11 @@ class Analyzer:
 
     def slots(self, text: str, *, correct: bool = True) -> list[Slot]:
         """The meaningful units of `text`, with stop words removed."""
-        words = [self._canonical(word, correct) for word in tokens(text)]
+        found = tokens(text)
+        if correct:
+            found = self._joined(found)
+        canonical = [self._canonical(word, correct) for word in found]
+        words = [word for word, _ in canonical]
         result: list[Slot] = []
         index = 0
         while index < len(words):
@@ -168,8 +175,33 @@ class Analyzer:
             index += 1
             if (word in self.lexicon.stopwords and word not in self.protected) or len(word) < 2:
                 continue
-            result.append(self._cached_slot(word))
+            slot = self._cached_slot(word)
+            if canonical[index - 1][1]:
+                slot = replace(slot, repaired=True)
+            result.append(slot)
         return result
+
+    def _joined(self, words: list[str]) -> list[str]:
+        """Rejoin a compound written as two words: "geld zorgen" → geldzorgen."""
+        if len(words) < 2:
+            return words
+        joined: list[str] = []
+        index = 0
+        while index < len(words):
+            word = words[index]
+            if index + 1 < len(words):
+                after = words[index + 1]
+                whole = word + after
+                if (whole in self.vocabulary and len(word) >= MIN_PART_LENGTH
+                        and len(after) >= MIN_PART_LENGTH
+                        and word not in self.lexicon.stopwords
+                        and after not in self.lexicon.stopwords):
+                    joined.append(whole)
+                    index += 2
+                    continue
+            joined.append(word)
+            index += 1
+        return joined
 
     def terms(self, text: str) -> list[tuple[str, float]]:
         """Index terms of a knowledge-base text with their strength (1.0 exact, lower loose)."""
@@ -190,10 +222,11 @@ class Analyzer:
                 return length
         return 0
 
-    def _canonical(self, word: str, correct: bool) -> str:
+    def _canonical(self, word: str, correct: bool) -> tuple[str, bool]:
+        """The word to look up, and whether it is a guessed typo repair."""
         word = self.lexicon.misspellings.get(word, word)
         if word in self.vocabulary or word in self.lexicon.stopwords:
-            return word
+            return word, False
         word = self.lexicon.english.get(word, word)
         if correct and word not in self.vocabulary:
             corrected = self._corrections.get(word)
@@ -201,21 +234,23 @@ class Analyzer:
                 if len(self._corrections) >= MAX_CACHED_CORRECTIONS:
                     self._corrections.clear()  # a long-running bot must not grow without end
                 corrected = self._corrections[word] = self._correct(word)
-            return corrected
-        return word
+            return corrected, corrected != word
+        return word, False
 
     def _correct(self, word: str) -> str:
         """The closest known word for a typo, or the word itself."""
-        if len(word) < 4 or word.isdigit() or self._splits(word):
+        if len(word) < MIN_REPAIR_LENGTH or word.isdigit() or self._splits(word):
             return word
-        max_edits = 1 if len(word) < 7 else 2
+        max_edits = 1 if len(word) < TWO_EDIT_LENGTH else 2
+        # People rarely mistype the first letter; a different first letter mostly means a
+        # different word (licht/zicht, morgen/zorgen, dreigen/eigen).
         candidates = [
             candidate
             for length in range(len(word) - max_edits, len(word) + max_edits + 1)
-            for candidate in self._by_length.get(length, ())
+            for candidate in self._by_length.get((word[0], length), ())
         ]
         close = process.extract(
-            word, candidates, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=None
+            word, candidates, scorer=OSA.distance, score_cutoff=max_edits, limit=None
         )
         if not close:
             return word

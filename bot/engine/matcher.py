@@ -47,6 +47,7 @@ SATURATION = 1.5  # summed field weight at which a word's credit reaches 63%
 CANDIDATES = 50  # documents that get the title bonus and a place in the ranking
 TITLE_BONUS = 0.15  # a question that covers a document's whole title is most likely about it
 LOOSE_FACTOR = 0.8  # a word that only shares its first letters with the question counts less
+REPAIR_SHARE = 0.6  # a typo repair is a guess: it counts for less than a word as typed
 PART_SHARE = 0.9  # all parts of a compound together count a little less than the whole word
 
 
@@ -153,6 +154,8 @@ class Matcher:
     def _slot_weight(self, slot: Slot) -> float:
         weak = slot.word in self._weak or any(term in self._weak for term in slot.exact)
         factor = WEAK_WORD_SHARE if weak else 1.0
+        if slot.repaired:
+            factor *= REPAIR_SHARE
         known = [self._idf[t] for t in (*slot.exact, *slot.loose) if t in self._idf]
         if known:
             return factor * min(max(known), self._weight_cap)
