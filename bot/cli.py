@@ -132,6 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     configure_logging(settings.log_level)
     from bot.engine.conversation import Engine
+    from bot.handoff.dialog import HandoffEngine
     from bot.runner import run_until_stopped
     from bot.webhook import WebhookConfig
 
@@ -142,7 +143,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
         webhook = WebhookConfig(args.webhook, listen=args.listen, port=args.port)
-    engine = Engine(_load(args.kb))
+    # With a staff group the bot hands residents to meedenkers; without, it gives the phone.
+    kind = HandoffEngine if settings.staff_chat_id is not None else Engine
+    engine = kind(_load(args.kb))
     return asyncio.run(run_until_stopped(settings, engine, webhook=webhook))
 
 

@@ -59,14 +59,36 @@ def messages_for(chat_id: int, replies: Iterable[Reply]) -> list[Outgoing]:
 
     On a phone, one answer with its buttons under it is easier to follow than a burst of
     messages; it also keeps a resident far from Telegram's one-message-per-second pace.
+    A reply that shows or removes the "share my number" keyboard is a message of its own,
+    because a Telegram message has one keyboard.
     """
+    outgoing: list[Outgoing] = []
     texts: list[str] = []
     options: dict[str, Option] = {}  # by token: the same button twice is shown once
+
+    def flush() -> None:
+        if texts:
+            outgoing.extend(_send(chat_id, "\n\n".join(texts), keyboard(options.values())))
+        texts.clear()
+        options.clear()
+
     for reply in replies:
+        if reply.contact_button or reply.remove_keyboard:
+            flush()
+            outgoing.extend(_send(chat_id, reply.text, _reply_keyboard(reply)))
+            continue
         texts.append(reply.text)
         for option in reply.options:
             options.setdefault(option.token, option)
-    return _send(chat_id, "\n\n".join(texts), keyboard(options.values()))
+    flush()
+    return outgoing
+
+
+def _reply_keyboard(reply: Reply) -> dict[str, Any]:
+    if reply.contact_button:
+        return {"keyboard": [[{"text": reply.contact_button, "request_contact": True}]],
+                "resize_keyboard": True, "one_time_keyboard": True}
+    return {"remove_keyboard": True}
 
 
 def _send(chat_id: int, text: str, markup: dict[str, Any] | None) -> list[Outgoing]:

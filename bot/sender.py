@@ -12,11 +12,22 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    ReplyParameters,
+)
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.storage import OutboxItem, Storage
+
+if TYPE_CHECKING:
+    from bot.staff_router import StaffRouter
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +87,9 @@ class OutboxSender:
         pacer: ChatPacer,
         pseudonym: Callable[[int], str],
         retry_base_seconds: float = 0.5,
+        router: StaffRouter | None = None,
     ) -> None:
+        self._router = router
         self._storage = storage
         self._bot = bot
         self._pacer = pacer
@@ -147,7 +160,16 @@ class OutboxSender:
         while True:
             attempt += 1
             try:
-                await self._call(item)
+                params = dict(item.params)
+                if item.request_id is not None and self._router is not None:
+                    # A staff-group message: its topic or card is looked up only now.
+                    routed = await self._router.prepare(item)
+                    if routed is None:
+                        return True  # its request was erased or closed meanwhile
+                    params = routed
+                result = await self._call(item.method, params)
+                if item.request_id is not None and self._router is not None:
+                    await self._router.after_sent(item, result)
                 return True
             except RetryAfter as exc:
                 wait = exc.retry_after
@@ -159,8 +181,15 @@ class OutboxSender:
                 dropped = await self._storage.mark_blocked(item.chat_id)
                 log.info("send refused method=%s actor=%s result=blocked dropped=%d",
                          item.method, actor, dropped)
+                if self._router is not None:
+                    await self._router.resident_unreachable(item.chat_id)
                 return False
             except BadRequest as exc:
+                if (_topic_gone(exc) and item.request_id is not None
+                        and self._router is not None and attempt <= 2):
+                    # Staff deleted the topic: the router makes a new one on the next try.
+                    await self._router.topic_lost(item.request_id)
+                    continue
                 # Retrying cannot fix a request Telegram rejects (e.g. an expired button press).
                 log.warning("send rejected method=%s reason=%s", item.method, _reason(exc))
                 return True
@@ -174,17 +203,28 @@ class OutboxSender:
                           type(exc).__name__)
                 return True
 
-
-    async def _call(self, item: OutboxItem) -> None:
+    async def _call(self, method_name: str, params: dict[str, Any]) -> object:
         # Bot's typed methods (not do_api_request) so python-telegram-bot applies its rate
         # limiter and error mapping exactly as for any other call.
-        method = getattr(self._bot, _snake_case(item.method))
-        kwargs = dict(item.params)
-        if isinstance(kwargs.get("reply_markup"), dict):
-            kwargs["reply_markup"] = InlineKeyboardMarkup.de_json(kwargs["reply_markup"], self._bot)
+        method = getattr(self._bot, _snake_case(method_name))
+        kwargs = {key: value for key, value in params.items() if not key.startswith("_")}
+        markup = kwargs.get("reply_markup")
+        if isinstance(markup, dict):
+            kind = (InlineKeyboardMarkup if "inline_keyboard" in markup
+                    else ReplyKeyboardRemove if "remove_keyboard" in markup
+                    else ReplyKeyboardMarkup)
+            kwargs["reply_markup"] = kind.de_json(markup, self._bot)
         if isinstance(kwargs.get("link_preview_options"), dict):
             kwargs["link_preview_options"] = LinkPreviewOptions(**kwargs["link_preview_options"])
-        await method(**kwargs)
+        if isinstance(kwargs.get("reply_parameters"), dict):
+            kwargs["reply_parameters"] = ReplyParameters(**kwargs["reply_parameters"])
+        result: object = await method(**kwargs)
+        return result
+
+
+def _topic_gone(exc: BadRequest) -> bool:
+    text = exc.message.lower()
+    return "thread not found" in text or "topic_deleted" in text or "topic deleted" in text
 
 
 def _snake_case(method: str) -> str:

@@ -54,16 +54,56 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: the warm handoff
+    """
+    CREATE TABLE requests (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id         INTEGER NOT NULL,      -- the resident
+        status          TEXT NOT NULL,         -- waiting | claimed | closed
+        urgent          INTEGER NOT NULL DEFAULT 0,
+        shared          TEXT NOT NULL,         -- JSON: only what the resident agreed to share
+        name            TEXT,                  -- first name, only when the resident chose so
+        callback_phone  TEXT,
+        callback_moment TEXT,
+        created_at      REAL NOT NULL,
+        claimed_at      REAL,
+        closed_at       REAL,
+        claimed_by      INTEGER,
+        claimed_name    TEXT,
+        thread_id       INTEGER,               -- forum topic in the staff group
+        card_message_id INTEGER,
+        remind_at       REAL,                  -- next reminder while nobody claimed it
+        rating          INTEGER,
+        remark          TEXT
+    );
+    CREATE INDEX requests_resident ON requests(chat_id, status);
+    CREATE INDEX requests_thread ON requests(thread_id);
+    CREATE INDEX requests_reminder ON requests(remind_at) WHERE status = 'waiting';
+    CREATE TABLE staff_messages (              -- staff-group messages that belong to a request
+        message_id INTEGER PRIMARY KEY,
+        request_id INTEGER NOT NULL REFERENCES requests(id) ON DELETE CASCADE
+    );
+    ALTER TABLE outbox ADD COLUMN request_id INTEGER;  -- staff messages: route by request
+    """,
 )
+
+REQUEST_COLUMNS = (
+    "id", "chat_id", "status", "urgent", "shared", "name", "callback_phone", "callback_moment",
+    "created_at", "claimed_at", "closed_at", "claimed_by", "claimed_name", "thread_id",
+    "card_message_id", "remind_at", "rating", "remark",
+)
+SETTABLE_REQUEST_COLUMNS = frozenset(REQUEST_COLUMNS) - {"id", "chat_id", "created_at"}
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One Bot API call to make on the resident's behalf, e.g. sendMessage."""
+    """One Bot API call to make, e.g. sendMessage; `request_id` marks a staff-group message
+    that is routed to its request's topic or card at the moment it is sent."""
 
     chat_id: int
     method: str
     params: dict[str, Any]
+    request_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +114,37 @@ class OutboxItem:
     chat_id: int
     method: str
     params: dict[str, Any]
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A resident's request for a meedenker."""
+
+    id: int
+    chat_id: int
+    status: str
+    urgent: int
+    shared: str
+    name: str | None
+    callback_phone: str | None
+    callback_moment: str | None
+    created_at: float
+    claimed_at: float | None
+    closed_at: float | None
+    claimed_by: int | None
+    claimed_name: str | None
+    thread_id: int | None
+    card_message_id: int | None
+    remind_at: float | None
+    rating: int | None
+    remark: str | None
+
+    @property
+    def shared_data(self) -> dict[str, Any]:
+        """The shared JSON, parsed."""
+        data: dict[str, Any] = json.loads(self.shared)
+        return data
 
 
 @dataclass(frozen=True)
@@ -199,54 +270,52 @@ class Storage:
 
         Returns the stored outbox rows, for the sender; None if the update was handled before.
         """
-        async with self._transaction():
-            if not await self._close_update(update_id):
-                # Handled before (a repeat delivery) or never stored: do nothing twice.
-                exists = await self._fetch_one(
-                    "SELECT 1 FROM updates WHERE update_id = ?", (update_id,))
-                if exists:
-                    return None
-                await self._db.execute(
-                    "INSERT INTO updates(update_id, received_at, handled_at) VALUES (?,?,?)",
-                    (update_id, time.time(), time.time()),
-                )
+        async with self.write() as writer:
+            if not await writer.close_update(update_id):
+                return None
             if chat_id is not None and state is not None:
-                await self._db.execute(
-                    "INSERT INTO residents(chat_id, state, updated_at) VALUES (?,?,?) "
-                    # A resident who writes to us has not blocked us (any more).
-                    "ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state, "
-                    "updated_at = excluded.updated_at, blocked = 0",
-                    (chat_id, state, time.time()),
-                )
-            items = await self._add_outgoing(outgoing)
-        self._closed_by_turn.add(update_id)
-        if chat_id is not None and state is not None:
+                await writer.save_state(chat_id, state)
+            await writer.add_outgoing(outgoing)
+        return writer.items
+
+    def write(self) -> _WriterContext:
+        """One write transaction: `async with storage.write() as writer: ...`; the sender
+        gets `writer.items` once it has committed."""
+        return _WriterContext(self)
+
+    def _after_commit(self, writer: Writer) -> None:
+        if writer.closed_update is not None:
+            self._closed_by_turn.add(writer.closed_update)
+        for chat_id, state in writer.states.items():
+            if not state:
+                self._states.pop(chat_id, None)
+                continue
             if len(self._states) >= STATE_CACHE_SIZE:
                 self._states.pop(next(iter(self._states)))  # the oldest entry
             self._states[chat_id] = state
-        return items
 
-    async def _add_outgoing(self, outgoing: Sequence[Outgoing]) -> list[OutboxItem]:
-        items = []
-        for call in outgoing:  # usually one or two rows; each needs its id back
-            cursor = await self._db.execute(
-                "INSERT INTO outbox(chat_id, method, params, created_at) VALUES (?,?,?,?)",
-                (call.chat_id, call.method, json.dumps(call.params, ensure_ascii=False),
-                 time.time()),
-            )
-            assert cursor.lastrowid is not None
-            items.append(OutboxItem(cursor.lastrowid, call.chat_id, call.method, call.params))
-        return items
+    async def waiting_ahead(self, *, urgent: bool = False) -> int:
+        """Requests still waiting; a crisis request only waits behind other crises."""
+        row = await self._fetch_one(
+            "SELECT COUNT(*) FROM requests WHERE status = 'waiting' AND urgent >= ?",
+            (int(urgent),))
+        return int(row[0]) if row else 0
+
+    async def get_request(self, request_id: int) -> Request | None:
+        """One request by number, outside a transaction."""
+        row = await self._fetch_one(f"{_SELECT_REQUEST} WHERE id = ?", (request_id,))
+        return _request(row) if row else None
 
     # ---- outbox --------------------------------------------------------------------------
 
     async def unsent(self, *, after_id: int = 0, limit: int = 500) -> list[OutboxItem]:
         """Outgoing calls not yet confirmed, in the order they were made."""
         rows = await self._db.execute_fetchall(
-            "SELECT id, chat_id, method, params FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, chat_id, method, params, request_id FROM outbox WHERE id > ? "
+            "ORDER BY id LIMIT ?",
             (after_id, limit),
         )
-        return [OutboxItem(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3])) for r in rows]
+        return [OutboxItem(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]), r[4]) for r in rows]
 
     async def mark_sent(self, outbox_id: int) -> None:
         """Forget a sent message: its text has no reason to stay on disk."""
@@ -289,7 +358,7 @@ class Storage:
                 "INSERT OR IGNORE INTO told_groups(chat_id) VALUES (?)", (outgoing.chat_id,))
             if cursor.rowcount != 1:
                 return []
-            return await self._add_outgoing([outgoing])
+            return await _insert_outgoing(self._db, [outgoing])
 
     # ---- retention -----------------------------------------------------------------------
 
@@ -306,14 +375,27 @@ class Storage:
                 "AND update_id < (SELECT MAX(update_id) FROM updates)",
                 (now - UPDATE_MEMORY_SECONDS,),
             )
-            counts = {"residents": residents.rowcount, "updates": updates.rowcount}
+            cutoff = now - retention_days * 86400
+            await self._db.execute(
+                "DELETE FROM staff_messages WHERE request_id IN "
+                "(SELECT id FROM requests WHERE status = 'closed' AND closed_at < ?)", (cutoff,))
+            requests = await self._db.execute(
+                "DELETE FROM requests WHERE status = 'closed' AND closed_at < ?", (cutoff,))
+            counts = {"residents": residents.rowcount, "updates": updates.rowcount,
+                      "requests": requests.rowcount}
         await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return counts
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the database file and empty it, so erased rows are gone."""
+        async with self._write_lock:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def counts(self) -> dict[str, int]:
         """Row counts per table, for tests and `doctor`."""
         result = {}
-        for table in ("updates", "residents", "outbox", "told_groups"):
+        for table in ("updates", "residents", "outbox", "told_groups", "requests",
+                      "staff_messages"):
             row = await self._fetch_one(f"SELECT COUNT(*) FROM {table}", ())
             result[table] = int(row[0]) if row else 0
         return result
@@ -327,6 +409,214 @@ class Storage:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self._write_lock)
+
+
+async def _insert_outgoing(
+    db: aiosqlite.Connection, outgoing: Sequence[Outgoing]
+) -> list[OutboxItem]:
+    items = []
+    for call in outgoing:  # usually one or two rows; each needs its id back
+        cursor = await db.execute(
+            "INSERT INTO outbox(chat_id, method, params, created_at, request_id) "
+            "VALUES (?,?,?,?,?)",
+            (call.chat_id, call.method, json.dumps(call.params, ensure_ascii=False),
+             time.time(), call.request_id),
+        )
+        assert cursor.lastrowid is not None
+        items.append(OutboxItem(cursor.lastrowid, call.chat_id, call.method, call.params,
+                                call.request_id))
+    return items
+
+
+def _request(row: Any) -> Request:
+    return Request(*row)
+
+
+_SELECT_REQUEST = f"SELECT {', '.join(REQUEST_COLUMNS)} FROM requests"
+
+
+class Writer:
+    """The operations allowed inside one write transaction."""
+
+    def __init__(self, storage: Storage, db: aiosqlite.Connection) -> None:
+        self._storage = storage
+        self._db = db
+        self.items: list[OutboxItem] = []
+        self.closed_update: int | None = None
+        self.states: dict[int, str] = {}
+
+    async def close_update(self, update_id: int) -> bool:
+        """Mark the update handled; False when it already was (then do nothing)."""
+        if not await self._storage._close_update(update_id):
+            if await self._one("SELECT 1 FROM updates WHERE update_id = ?", (update_id,)):
+                return False
+            now = time.time()  # not stored first (tests, webhook races): remember it now
+            await self._db.execute(
+                "INSERT INTO updates(update_id, received_at, handled_at) VALUES (?,?,?)",
+                (update_id, now, now))
+        self.closed_update = update_id
+        return True
+
+    async def load_state(self, chat_id: int) -> str | None:
+        """A resident's state as this transaction sees it."""
+        if chat_id in self.states:
+            return self.states[chat_id]
+        return await self._storage.load_state(chat_id)
+
+    async def save_state(self, chat_id: int, state: str) -> None:
+        """Store a resident's conversation state."""
+        await self._db.execute(
+            "INSERT INTO residents(chat_id, state, updated_at) VALUES (?,?,?) "
+            # A resident who writes to us has not blocked us (any more).
+            "ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state, "
+            "updated_at = excluded.updated_at, blocked = 0",
+            (chat_id, state, time.time()),
+        )
+        self.states[chat_id] = state
+
+    async def add_outgoing(self, outgoing: Sequence[Outgoing]) -> list[OutboxItem]:
+        """Queue Bot API calls; they are sent after the commit."""
+        items = await _insert_outgoing(self._db, outgoing)
+        self.items.extend(items)
+        return items
+
+    # -- requests --
+
+    async def insert_request(
+        self, chat_id: int, shared: str, *, name: str | None, urgent: bool, remind_at: float,
+    ) -> Request:
+        """A new waiting request."""
+        cursor = await self._db.execute(
+            "INSERT INTO requests(chat_id, status, urgent, shared, name, created_at, remind_at) "
+            "VALUES (?, 'waiting', ?, ?, ?, ?, ?)",
+            (chat_id, int(urgent), shared, name, time.time(), remind_at),
+        )
+        assert cursor.lastrowid is not None
+        request = await self.request(cursor.lastrowid)
+        assert request is not None
+        return request
+
+    async def request(self, request_id: int) -> Request | None:
+        """One request by number."""
+        row = await self._one(f"{_SELECT_REQUEST} WHERE id = ?", (request_id,))
+        return _request(row) if row else None
+
+    async def open_request_for(self, chat_id: int) -> Request | None:
+        """The resident's request that is waiting or claimed, if any."""
+        row = await self._one(
+            f"{_SELECT_REQUEST} WHERE chat_id = ? AND status != 'closed' ORDER BY id DESC",
+            (chat_id,))
+        return _request(row) if row else None
+
+    async def request_by_thread(self, thread_id: int) -> Request | None:
+        """The request whose forum topic this is."""
+        row = await self._one(f"{_SELECT_REQUEST} WHERE thread_id = ? ORDER BY id DESC",
+                              (thread_id,))
+        return _request(row) if row else None
+
+    async def request_by_staff_message(self, message_id: int) -> Request | None:
+        """The request a staff-group message (card or relayed message) belongs to."""
+        row = await self._one(
+            f"{_SELECT_REQUEST} WHERE id = (SELECT request_id FROM staff_messages "
+            "WHERE message_id = ?)", (message_id,))
+        return _request(row) if row else None
+
+    async def update_request(self, request_id: int, **fields: Any) -> None:
+        """Change columns of a request (names are checked against the schema)."""
+        unknown = set(fields) - SETTABLE_REQUEST_COLUMNS
+        if unknown:
+            raise ValueError(f"not request columns: {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        await self._db.execute(f"UPDATE requests SET {assignments} WHERE id = ?",
+                               (*fields.values(), request_id))
+
+    async def claim(self, request_id: int, user_id: int, name: str) -> bool:
+        """Take a waiting request; False when someone else was first (or it is closed)."""
+        cursor = await self._db.execute(
+            "UPDATE requests SET status = 'claimed', claimed_by = ?, claimed_name = ?, "
+            "claimed_at = ?, remind_at = NULL WHERE id = ? AND status = 'waiting'",
+            (user_id, name, time.time(), request_id))
+        return cursor.rowcount == 1
+
+    async def release(self, request_id: int, user_id: int, remind_at: float) -> bool:
+        """Give a claimed request back to the queue; only its claimer can."""
+        cursor = await self._db.execute(
+            "UPDATE requests SET status = 'waiting', claimed_by = NULL, claimed_name = NULL, "
+            "claimed_at = NULL, remind_at = ? WHERE id = ? AND status = 'claimed' "
+            "AND claimed_by = ?", (remind_at, request_id, user_id))
+        return cursor.rowcount == 1
+
+    async def close_request(self, request_id: int) -> bool:
+        """End a request; False when it was closed already."""
+        cursor = await self._db.execute(
+            "UPDATE requests SET status = 'closed', closed_at = ?, remind_at = NULL "
+            "WHERE id = ? AND status != 'closed'", (time.time(), request_id))
+        return cursor.rowcount == 1
+
+    async def link_staff_message(self, message_id: int, request_id: int) -> None:
+        """Remember that a staff-group message belongs to a request (for replies)."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO staff_messages(message_id, request_id) VALUES (?, ?)",
+            (message_id, request_id))
+
+    async def open_requests(self) -> list[Request]:
+        """Waiting and claimed requests: crises first, then oldest first."""
+        rows = await self._db.execute_fetchall(
+            f"{_SELECT_REQUEST} WHERE status != 'closed' ORDER BY urgent DESC, id")
+        return [_request(row) for row in rows]
+
+    async def due_reminders(self, now: float) -> list[Request]:
+        """Waiting requests whose reminder time has come."""
+        rows = await self._db.execute_fetchall(
+            f"{_SELECT_REQUEST} WHERE status = 'waiting' AND remind_at <= ? ORDER BY id",
+            (now,))
+        return [_request(row) for row in rows]
+
+    async def forget_resident(self, chat_id: int) -> list[Request]:
+        """Erase everything about a resident; returns their requests as they were."""
+        rows = await self._db.execute_fetchall(f"{_SELECT_REQUEST} WHERE chat_id = ?",
+                                               (chat_id,))
+        requests = [_request(row) for row in rows]
+        await self._db.execute(
+            "DELETE FROM staff_messages WHERE request_id IN "
+            "(SELECT id FROM requests WHERE chat_id = ?)", (chat_id,))
+        await self._db.execute("DELETE FROM requests WHERE chat_id = ?", (chat_id,))
+        await self._db.execute("DELETE FROM residents WHERE chat_id = ?", (chat_id,))
+        await self._db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
+        self.states[chat_id] = ""  # dropped from the cache on commit
+        return requests
+
+    async def requests_of(self, chat_id: int) -> list[Request]:
+        """All stored requests of a resident (for /mijngegevens)."""
+        rows = await self._db.execute_fetchall(f"{_SELECT_REQUEST} WHERE chat_id = ? ORDER BY id",
+                                               (chat_id,))
+        return [_request(row) for row in rows]
+
+    async def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        rows = list(await self._db.execute_fetchall(sql, params))
+        return rows[0] if rows else None
+
+
+class _WriterContext:
+    """BEGIN IMMEDIATE … COMMIT around a Writer; caches are updated only after COMMIT."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._transaction = storage._transaction()
+        self._writer: Writer | None = None
+
+    async def __aenter__(self) -> Writer:
+        await self._transaction.__aenter__()
+        self._writer = Writer(self._storage, self._storage._db)
+        return self._writer
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._transaction.__aexit__(kind, exc, tb)
+        if kind is None and self._writer is not None:
+            self._storage._after_commit(self._writer)
 
 
 class _Transaction:

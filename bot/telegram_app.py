@@ -16,8 +16,11 @@ from bot import handlers
 from bot.config import Settings
 from bot.engine.conversation import Engine
 from bot.handlers.runtime import RUNTIME_KEY, Runtime
+from bot.handoff.dialog import HandoffEngine
 from bot.inbox import DurablePoller, UpdateProcessor
+from bot.reminders import Reminders
 from bot.sender import ChatPacer, OutboxSender
+from bot.staff_router import StaffRouter
 from bot.storage import Storage
 from bot.webhook import WebhookConfig, WebhookReceiver
 
@@ -33,6 +36,8 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("meedenker", "Praat met een mens"),
         ("taal", "Nederlands / English"),
         ("privacy", "Wat ik bewaar en hoe je het wist"),
+        ("mijngegevens", "Wat ik over jou bewaar"),
+        ("vergeet", "Wis alles over mij"),
         ("help", "Wat kan ik hier?"),
     ],
     "en": [
@@ -42,6 +47,8 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("meedenker", "Talk to a person"),
         ("taal", "Nederlands / English"),
         ("privacy", "What I keep and how to erase it"),
+        ("mijngegevens", "What I keep about you"),
+        ("vergeet", "Delete everything about me"),
         ("help", "What can I do here?"),
     ],
 }
@@ -58,6 +65,7 @@ class WegwijzerBot:
         webhook: WebhookConfig | None = None,
         poll_timeout: int = 30,
         retry_base_seconds: float = 0.5,
+        reminder_interval: float = 15.0,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -70,6 +78,8 @@ class WegwijzerBot:
         self._processor: UpdateProcessor | None = None
         self._receiver: DurablePoller | WebhookReceiver | None = None
         self._purger: asyncio.Task[None] | None = None
+        self._reminders: Reminders | None = None
+        self._reminder_interval = reminder_interval
 
     @property
     def webhook_port(self) -> int:
@@ -93,17 +103,21 @@ class WegwijzerBot:
         self.storage = await Storage.open(settings.db_path)
         application = build_application(settings)
         self.application = application
+        await application.initialize()  # getMe: fails early on a wrong token
+        router = await self._staff_router(application)
         sender = OutboxSender(
             self.storage, application.bot,
             pacer=ChatPacer(settings.chat_messages_per_second, settings.chat_burst),
             pseudonym=lambda chat_id: runtime.pseudonym(chat_id),
             retry_base_seconds=self._retry_base,
+            router=router,
         )
         self.sender = sender
+        if router is not None:
+            router.submit = sender.submit
         runtime = Runtime(settings, self.engine, self.storage, sender.submit)
         application.bot_data[RUNTIME_KEY] = runtime
         handlers.register(application)
-        await application.initialize()  # getMe: fails early on a wrong token
         await application.start()
         await self._register_commands()
         processor = UpdateProcessor(application, self.storage)
@@ -122,6 +136,9 @@ class WegwijzerBot:
                 secret=settings.webhook_secret)
         await self._receiver.start()
         self._purger = asyncio.create_task(self._purge_regularly(), name="retention")
+        if isinstance(self.engine, HandoffEngine) and settings.staff_chat_id is not None:
+            self._reminders = Reminders(runtime, interval=self._reminder_interval)
+            await self._reminders.start()
         log.info("bot started mode=%s", "webhook" if self.webhook else "polling")
 
     async def stop(self) -> None:
@@ -130,6 +147,8 @@ class WegwijzerBot:
             self._purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purger
+        if self._reminders is not None:
+            await self._reminders.stop()
         for part in (self._receiver, self._processor, self.sender):
             if part is not None:
                 await part.stop()
@@ -140,6 +159,21 @@ class WegwijzerBot:
         if self.storage is not None:
             await self.storage.close()
         log.info("bot stopped")
+
+    async def _staff_router(self, application: Application) -> StaffRouter | None:  # type: ignore[type-arg]
+        """The staff group's router, in topic mode when the group has forum topics."""
+        staff = self.settings.staff_chat_id
+        if staff is None or not isinstance(self.engine, HandoffEngine):
+            return None
+        try:
+            chat = await application.bot.get_chat(staff)
+            forum = bool(chat.is_forum)
+        except TelegramError as exc:
+            log.warning("staff group not reachable error=%s; using replies", type(exc).__name__)
+            forum = False
+        log.info("staff group mode=%s", "topics" if forum else "replies")
+        assert self.storage is not None
+        return StaffRouter(application.bot, self.storage, staff, forum=forum)
 
     async def _register_commands(self) -> None:
         bot = self._app().bot
@@ -158,8 +192,8 @@ class WegwijzerBot:
         while True:
             try:
                 counts = await self._store().purge(retention_days=days)
-                log.info("retention purge residents=%d updates=%d", counts["residents"],
-                         counts["updates"])
+                log.info("retention purge residents=%d updates=%d requests=%d",
+                         counts["residents"], counts["updates"], counts["requests"])
             except Exception:
                 log.exception("retention purge failed")
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)

@@ -117,10 +117,10 @@ async def test_slow_api_keeps_each_chat_in_order(botapi: BotApiDouble, tmp_path:
 class _FailsOnOneWord(Engine):
     """An engine with a bug that shows only for one input."""
 
-    def handle(self, state: State, event: Event) -> Turn:
+    def handle(self, state: State, event: Event, *, queue_ahead: int = 0) -> Turn:
         if isinstance(event, Text) and event.text == "boem":
             raise RuntimeError("a bug in the engine")
-        return super().handle(state, event)
+        return super().handle(state, event, queue_ahead=queue_ahead)
 
 
 async def test_a_failing_update_gets_an_apology_and_the_bot_goes_on(

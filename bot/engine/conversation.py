@@ -125,6 +125,7 @@ class State:
     topic: str | None = None
     trail: tuple[str, ...] = ()  # labels of the tree options chosen
     found: tuple[str, ...] = ()  # "service:id" / "faq:id" shown, most recent last
+    urgent: bool = False  # a crisis was signalled: a request goes to the front of the queue
     # The warm handoff: the step (consent, message, connected, …) and its draft.
     handoff: str | None = None
     request_id: int | None = None
@@ -202,6 +203,8 @@ def remember_choices(turn: Turn) -> Turn:
     for effect in turn.effects:
         if effect.kind == "topic":
             state = replace(state, topic=effect.detail)
+        elif effect.kind == "crisis":
+            state = replace(state, urgent=True)
         elif effect.kind == "shown":
             found = tuple(item for item in state.found if item != effect.detail)
             state = replace(state, found=(*found, effect.detail)[-MAX_FOUND:])
@@ -428,7 +431,7 @@ class Engine:
 
     def _restart(self, state: State) -> Turn:
         state = replace(state, node=self.kb.tree.start, history=(), at_result=False,
-                        topic=None, trail=(), found=())  # a new story
+                        topic=None, trail=(), found=(), urgent=False)  # a new story
         if self._needs_gemeente(state):
             state = replace(state, awaiting_gemeente=True)
             return Turn((self._gemeente_question(state),), state)

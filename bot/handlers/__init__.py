@@ -12,17 +12,21 @@ from bot.handlers import (
     media,
     meedenker,
     membership,
+    my_data,
+    staff,
     start,
     text,
 )
 
 # Order matters: the first matching handler wins, so specific commands come before the
 # catch-all for unknown commands.
-FEATURES = (start, meedenker, commands, buttons, text, media, groups, membership)
+FEATURES = (start, meedenker, my_data, commands, buttons, text, media, groups, membership)
+STAFF_GROUP = -1  # runs before the others; staff handlers ignore everything but the staff group
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add every feature's handlers and the one error handler."""
+    application.add_handlers(staff.handlers, group=STAFF_GROUP)
     for feature in FEATURES:
         application.add_handlers(feature.handlers)
     application.add_error_handler(errors.on_error)

@@ -7,12 +7,18 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.engine.conversation import Event, State
+from bot.engine.conversation import Choice, Event, State
+from bot.handlers.handoff import apply_handoff
 from bot.handlers.runtime import runtime_of
+from bot.handoff.dialog import YES
 from bot.render import messages_for
 from bot.storage import Outgoing
 
 log = logging.getLogger("wegwijzer.turn")
+
+
+HANDOFF_EFFECTS = frozenset({"open_request", "relay", "close_request", "rating", "remark",
+                             "callback", "callback_moment", "crisis"})
 
 
 async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
@@ -23,19 +29,26 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
     runtime = runtime_of(context)
     saved = await runtime.storage.load_state(chat.id)
     state = State.from_json(saved) if saved else _first_state(update)
-    turn = runtime.engine.handle(state, event)
+    ahead = 0
+    if isinstance(event, Choice) and event.token == YES and state.handoff == "consent":
+        ahead = await runtime.storage.waiting_ahead(urgent=state.urgent)
+    turn = runtime.engine.handle(state, event, queue_ahead=ahead)
     outgoing = messages_for(chat.id, turn.replies)
     if update.callback_query is not None:
         # Stops the spinner on the button; sent first, through the same ordered outbox.
         answer = Outgoing(chat.id, "answerCallbackQuery",
                           {"callback_query_id": update.callback_query.id})
         outgoing.insert(0, answer)
-    items = await runtime.storage.commit_turn(
-        update.update_id, chat_id=chat.id, state=turn.state.to_json(), outgoing=outgoing)
-    if items is None:
-        log.info("turn skipped actor=%s result=duplicate", runtime.pseudonym(chat.id))
-        return
-    runtime.send(items)
+    new_state = turn.state
+    async with runtime.storage.write() as writer:
+        if not await writer.close_update(update.update_id):
+            log.info("turn skipped actor=%s result=duplicate", runtime.pseudonym(chat.id))
+            return
+        if any(effect.kind in HANDOFF_EFFECTS for effect in turn.effects):
+            new_state = await apply_handoff(writer, runtime, update, turn, outgoing)
+        await writer.save_state(chat.id, new_state.to_json())
+        await writer.add_outgoing(outgoing)
+    runtime.send(writer.items)
     # BIO2-style line: action, object, result and actor; never what the resident wrote.
     log.info("turn event=%s actor=%s effects=%s", type(event).__name__.lower(),
              runtime.pseudonym(chat.id), ",".join(e.kind for e in turn.effects) or "-")

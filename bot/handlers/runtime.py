@@ -25,6 +25,11 @@ class Runtime:
     storage: Storage
     send: Callable[[Iterable[OutboxItem]], None]  # hands committed rows to the sender
 
+    def staff_chat_id(self) -> int:
+        """The meedenkers' group; only called when the handoff is enabled."""
+        assert self.settings.staff_chat_id is not None, "no MEEDENKERS_CHAT_ID"
+        return self.settings.staff_chat_id
+
     def pseudonym(self, chat_id: int) -> str:
         """A keyed pseudonym for logs: stable per resident, useless without the key."""
         digest = hmac.new(self.settings.pseudonym_key, str(chat_id).encode(), hashlib.sha256)

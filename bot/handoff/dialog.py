@@ -53,13 +53,14 @@ class RequestDraft:
     gemeente: str | None
     message: str | None
     share_name: bool
+    urgent: bool = False
 
     def to_json(self) -> str:
         """For the open_request effect."""
         return json.dumps({
             "topic": self.topic, "answers": list(self.answers), "found": list(self.found),
             "lang": self.lang, "gemeente": self.gemeente, "message": self.message,
-            "share_name": self.share_name,
+            "share_name": self.share_name, "urgent": self.urgent,
         }, ensure_ascii=False)
 
     @classmethod
@@ -67,7 +68,8 @@ class RequestDraft:
         """Back from the effect's detail."""
         raw = json.loads(data)
         return cls(raw["topic"], tuple(raw["answers"]), tuple(raw["found"]), raw["lang"],
-                   raw["gemeente"], raw["message"], bool(raw["share_name"]))
+                   raw["gemeente"], raw["message"], bool(raw["share_name"]),
+                   bool(raw.get("urgent")))
 
 
 class HandoffEngine(Engine):
@@ -174,8 +176,9 @@ class HandoffEngine(Engine):
         return Turn((Reply(text, self._menu(state)),), state)
 
     def _open(self, state: State, queue_ahead: int) -> Turn:
-        draft = RequestDraft(state.topic, state.trail, state.found, state.lang, state.gemeente,
-                             state.draft_message, state.share_name)
+        draft = RequestDraft(state.topic, state.trail, tuple(self.found_names(state)),
+                             state.lang, state.gemeente, state.draft_message, state.share_name,
+                             state.urgent)
         state = replace(state, handoff="connected", draft_message=None)
         t, lang = self.texts, state.lang
         hours = self.kb.gemeente.team.hours
@@ -240,10 +243,7 @@ class HandoffEngine(Engine):
             return Turn(replies, state, (Effect("callback", event.phone),))
         if isinstance(event, Text) and fold(event.text) in NO_WORDS:
             state = replace(state, handoff="connected")
-            stop = (Option(self.texts.get("button_stop", lang), STOP),)
-            reply = Reply(self.texts.get("handoff_no_callback", lang), stop,
-                          remove_keyboard=True)
-            return Turn((reply,), state)
+            return Turn(self._keyboard_away(state, "handoff_no_callback"), state)
         if isinstance(event, Text) and self.crisis.check(event.text).is_crisis:
             return self._crisis(state, self.crisis.check(event.text).kinds)
         return Turn((Reply(self.texts.get("handoff_contact_needed", lang),
@@ -253,11 +253,15 @@ class HandoffEngine(Engine):
         if moment_key not in MOMENTS:
             return None
         state = replace(state, handoff="connected")
+        replies = self._keyboard_away(state, "handoff_callback_set")
+        return Turn(replies, state, (Effect("callback_moment", moment_key),))
+
+    def _keyboard_away(self, state: State, key: str) -> tuple[Reply, ...]:
+        """Remove the phone-number keyboard, and keep the way out in sight."""
         lang = state.lang
         stop = (Option(self.texts.get("button_stop", lang), STOP),)
-        replies = (Reply(self.texts.get("handoff_callback_set", lang), stop,
-                         remove_keyboard=True),)
-        return Turn(replies, state, (Effect("callback_moment", moment_key),))
+        return (Reply(self.texts.get(key, lang), remove_keyboard=True),
+                Reply(self.texts.get("handoff_emergency", lang), stop))
 
     # -- connected --
 
@@ -276,7 +280,7 @@ class HandoffEngine(Engine):
             return Turn((), state, (Effect("relay"),))
         if isinstance(event, (NotText, SharedContact)):
             return Turn((), state, (Effect("relay"),))
-        if isinstance(event, Command) and event.name in ("stop", "klaar"):
+        if isinstance(event, Command) and event.name == "stop":
             return self._stop(state)
         if isinstance(event, (Command, Start, Choice)):
             buttons = (Option(self.texts.get("button_stop", lang), STOP),)

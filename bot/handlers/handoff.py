@@ -1,0 +1,94 @@
+"""The resident's side of the warm handoff, in Telegram terms: store the request, post the
+card, relay messages, pass on ratings and callback wishes. The dialog itself is the engine's."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from telegram import Update
+
+from bot.engine.conversation import State, Turn
+from bot.handlers.runtime import Runtime
+from bot.handoff.dialog import RequestDraft
+from bot.storage import Outgoing, Request, Writer
+
+NUMBER_PLACEHOLDER = "{number}"
+
+
+def staff_note(runtime: Runtime, request: Request, text: str) -> Outgoing:
+    """A message for the request's topic (or under its card) in the staff group."""
+    staff = runtime.staff_chat_id()
+    return Outgoing(staff, "sendMessage", {"chat_id": staff, "text": text, "_kind": "note"},
+                    request.id)
+
+
+def card_refresh(runtime: Runtime, request: Request) -> Outgoing:
+    """Redraw the request's card; the sender renders it fresh at the moment it is sent."""
+    staff = runtime.staff_chat_id()
+    return Outgoing(staff, "editMessageText", {"chat_id": staff, "_kind": "edit_card"},
+                    request.id)
+
+
+async def apply_handoff(
+    writer: Writer, runtime: Runtime, update: Update, turn: Turn, outgoing: list[Outgoing]
+) -> State:
+    """Carry out the handoff effects of one turn inside its transaction; returns the state."""
+    state = turn.state
+    chat_id = update.effective_chat.id if update.effective_chat else 0
+    request = await writer.request(state.request_id) if state.request_id else None
+    for effect in turn.effects:
+        if effect.kind == "open_request":
+            request = await _open(writer, runtime, update, effect.detail, outgoing)
+            state = replace(state, request_id=request.id)
+        elif request is None or (request.status == "closed" and effect.kind not in (
+                "rating", "remark")):
+            continue
+        elif effect.kind == "relay" and update.effective_message is not None:
+            outgoing.append(Outgoing(runtime.staff_chat_id(), "copyMessage", {
+                "chat_id": runtime.staff_chat_id(), "from_chat_id": chat_id,
+                "message_id": update.effective_message.message_id, "_kind": "relay",
+            }, request.id))
+        elif effect.kind == "crisis" and state.handoff == "connected" and not request.urgent:
+            await writer.update_request(request.id, urgent=1)
+            outgoing += [staff_note(runtime, request, (
+                f"🔴 Crisissignaal bij #{request.id}. De inwoner kreeg meteen de noodnummers "
+                "(112, 113, Veilig Thuis). Pak dit met voorrang op.")),
+                card_refresh(runtime, request)]
+        elif effect.kind == "close_request" and await writer.close_request(request.id):
+            outgoing += [staff_note(runtime, request,
+                                    f"⏹ De inwoner heeft gesprek #{request.id} gestopt."),
+                         card_refresh(runtime, request)]
+        elif effect.kind == "rating" and effect.detail.isdigit():
+            await writer.update_request(request.id, rating=int(effect.detail))
+        elif effect.kind == "remark":
+            await writer.update_request(request.id, remark=effect.detail)
+        elif effect.kind == "callback":
+            await writer.update_request(request.id, callback_phone=effect.detail)
+        elif effect.kind == "callback_moment":
+            await writer.update_request(request.id, callback_moment=effect.detail)
+            outgoing += [staff_note(runtime, request, f"📞 #{request.id} wil teruggebeld worden "
+                                    f"({effect.detail}). Het nummer staat op de kaart."),
+                         card_refresh(runtime, request)]
+    return state
+
+
+async def _open(
+    writer: Writer, runtime: Runtime, update: Update, detail: str, outgoing: list[Outgoing]
+) -> Request:
+    draft = RequestDraft.from_json(detail)
+    user = update.effective_user
+    name = user.first_name if draft.share_name and user is not None else None
+    reminder = runtime.engine.kb.gemeente.team.reminder_minutes * 60
+    request = await writer.insert_request(
+        update.effective_chat.id if update.effective_chat else 0, detail, name=name,
+        urgent=draft.urgent, remind_at=time.time() + reminder)
+    for index, call in enumerate(outgoing):  # the reply mentions the request's number
+        text = call.params.get("text")
+        if isinstance(text, str) and NUMBER_PLACEHOLDER in text:
+            params = {**call.params, "text": text.replace(NUMBER_PLACEHOLDER, str(request.id))}
+            outgoing[index] = replace(call, params=params)
+    staff = runtime.staff_chat_id()
+    outgoing.append(Outgoing(staff, "sendMessage", {"chat_id": staff, "_kind": "card"},
+                             request.id))
+    return request

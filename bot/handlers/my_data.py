@@ -1,0 +1,137 @@
+"""/mijngegevens shows what is stored about the resident; /vergeet erases it (AVG art. 15, 17)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
+
+from bot.engine.conversation import State
+from bot.engine.hours import AMSTERDAM
+from bot.handlers.runtime import Runtime, runtime_of
+from bot.storage import Outgoing, Request
+
+log = logging.getLogger("wegwijzer.privacy")
+
+FORGET_YES, FORGET_NO = "v:yes", "v:no"
+
+
+async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List, in plain words, everything stored about this resident."""
+    runtime = runtime_of(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    async with runtime.storage.write() as writer:
+        if not await writer.close_update(update.update_id):
+            return
+        state = State.from_json(await writer.load_state(chat.id))
+        requests = await writer.requests_of(chat.id)
+        text = describe(runtime, state, requests)
+        await writer.add_outgoing([Outgoing(chat.id, "sendMessage",
+                                            {"chat_id": chat.id, "text": text})])
+    runtime.send(writer.items)
+
+
+def describe(runtime: Runtime, state: State, requests: list[Request]) -> str:
+    """The /mijngegevens text in the resident's language."""
+    texts, lang = runtime.engine.texts, state.lang
+    items = [texts.get("my_data_language", lang,
+                       value="Nederlands" if lang == "nl" else "English")]
+    if state.trail:
+        items.append(texts.get("my_data_choices", lang, value=" › ".join(state.trail)))
+    if state.found:
+        items.append(texts.get("my_data_found", lang, value=", ".join(state.found)))
+    for request in requests:
+        shared = request.shared_data
+        parts = [p for p in (shared.get("topic"), *shared.get("answers", []),
+                             shared.get("message")) if p]
+        if request.name:
+            parts.append(request.name)
+        date = dt.datetime.fromtimestamp(request.created_at, AMSTERDAM).strftime("%d-%m-%Y")
+        items.append(texts.get(
+            "my_data_request", lang, number=request.id, date=date,
+            status=texts.get(f"request_status_{request.status}", lang),
+            shared="; ".join(str(p) for p in parts) or "-"))
+        if request.callback_phone:
+            items.append(texts.get("my_data_callback", lang, number=request.id,
+                                   phone=request.callback_phone))
+    if len(items) == 1:
+        items.append(texts.get("my_data_nothing", lang))
+    days = runtime.engine.kb.gemeente.privacy.retention_days
+    return texts.get("my_data", lang, items="\n".join(items), days=days)
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask once before erasing: a mistaken tap must not end an open conversation."""
+    runtime = runtime_of(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    async with runtime.storage.write() as writer:
+        if not await writer.close_update(update.update_id):
+            return
+        lang = State.from_json(await writer.load_state(chat.id)).lang
+        texts = runtime.engine.texts
+        markup = {"inline_keyboard": [
+            [{"text": texts.get("button_forget_yes", lang), "callback_data": FORGET_YES}],
+            [{"text": texts.get("button_forget_no", lang), "callback_data": FORGET_NO}]]}
+        await writer.add_outgoing([Outgoing(chat.id, "sendMessage", {
+            "chat_id": chat.id, "text": texts.get("forget_confirm", lang),
+            "reply_markup": markup})])
+    runtime.send(writer.items)
+
+
+async def forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Erase everything (requests, state, links, topic) or keep it, and say so."""
+    runtime = runtime_of(context)
+    chat, query = update.effective_chat, update.callback_query
+    if chat is None or query is None or chat.type != "private":
+        return
+    texts = runtime.engine.texts
+    async with runtime.storage.write() as writer:
+        if not await writer.close_update(update.update_id):
+            return
+        lang = State.from_json(await writer.load_state(chat.id)).lang
+        answer = Outgoing(chat.id, "answerCallbackQuery", {"callback_query_id": query.id})
+        if query.data != FORGET_YES:
+            await writer.add_outgoing([answer, Outgoing(chat.id, "sendMessage", {
+                "chat_id": chat.id, "text": texts.get("forget_kept", lang)})])
+        else:
+            requests = await writer.forget_resident(chat.id)
+            staff_calls = [call for request in requests
+                           for call in _erase_in_staff_group(runtime, request)]
+            await writer.add_outgoing([answer, *staff_calls, Outgoing(chat.id, "sendMessage", {
+                "chat_id": chat.id, "text": texts.get("forget_done", lang)})])
+    runtime.send(writer.items)
+    if query.data == FORGET_YES:
+        await runtime.storage.checkpoint()  # no copy of the erased rows stays in the WAL
+        log.info("resident erased actor=%s", runtime.pseudonym(chat.id))
+
+
+def _erase_in_staff_group(runtime: Runtime, request: Request) -> list[Outgoing]:
+    """Remove the request's topic (or card), and tell the meedenkers why it is gone."""
+    staff = runtime.settings.staff_chat_id
+    if staff is None:
+        return []
+    calls = []
+    if request.thread_id is not None:
+        calls.append(Outgoing(staff, "deleteForumTopic",
+                              {"chat_id": staff, "message_thread_id": request.thread_id}))
+    elif request.card_message_id is not None:
+        calls.append(Outgoing(staff, "deleteMessage",
+                              {"chat_id": staff, "message_id": request.card_message_id}))
+    if request.status != "closed":
+        calls.append(Outgoing(staff, "sendMessage", {"chat_id": staff, "text": (
+            f"🗑 Aanvraag #{request.id}: de inwoner heeft al zijn gegevens gewist. "
+            "De aanvraag en het onderwerp zijn verwijderd.")}))
+    return calls
+
+
+handlers = [
+    CommandHandler("mijngegevens", my_data, filters=filters.ChatType.PRIVATE),
+    CommandHandler("vergeet", forget, filters=filters.ChatType.PRIVATE),
+    CallbackQueryHandler(forget_answer, pattern=r"^v:(yes|no)$"),
+]

@@ -1,0 +1,202 @@
+"""The staff group: claim and release, relay replies to the resident, /klaar, /terug,
+/notitie, /wachtrij. Only the meedenker who holds a request can reach its resident."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.engine.conversation import Command, State
+from bot.handlers.handoff import card_refresh, staff_note
+from bot.handlers.runtime import Runtime, runtime_of
+from bot.handoff.dialog import HandoffEngine
+from bot.handoff.staff import CLAIM, RELEASE, queue_overview
+from bot.render import messages_for
+from bot.storage import Outgoing, Request, Writer
+
+log = logging.getLogger("wegwijzer.staff")
+
+
+def _in_staff_chat(update: Update, runtime: Runtime) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.id == runtime.settings.staff_chat_id
+
+
+async def staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """'Ik pak dit op' and 'Teruggeven' on a request card."""
+    runtime = runtime_of(context)
+    query = update.callback_query
+    if query is None or query.data is None or not _in_staff_chat(update, runtime):
+        return  # staff buttons do nothing anywhere else
+    action, _, number = query.data.rpartition(":")
+    if not number.isdigit():
+        return
+    user = query.from_user
+    staff = runtime.staff_chat_id()
+    async with runtime.storage.write() as writer:
+        if not await writer.close_update(update.update_id):
+            return
+        request = await writer.request(int(number))
+        if request is None or request.status == "closed":
+            answer = "Deze aanvraag is al afgesloten."
+        elif f"{action}:" == CLAIM:
+            answer = await _claim(writer, runtime, request, user.id, user.first_name)
+        elif f"{action}:" == RELEASE:
+            answer = await _release(writer, runtime, request, user.id)
+        else:
+            return
+        await writer.add_outgoing([Outgoing(staff, "answerCallbackQuery", {
+            "callback_query_id": query.id, "text": answer, "show_alert": True})])
+    runtime.send(writer.items)
+
+
+async def _claim(writer: Writer, runtime: Runtime, request: Request, user_id: int,
+                 name: str) -> str:
+    if not await writer.claim(request.id, user_id, name):
+        return f"#{request.id} is al opgepakt door {request.claimed_name}."
+    claimed = await writer.request(request.id) or request
+    await _tell_resident(writer, runtime, claimed, "handoff_claimed", name=name)
+    await writer.add_outgoing([staff_note(runtime, claimed, f"🙋 {name} pakt #{request.id} op."),
+                               card_refresh(runtime, claimed)])
+    log.info("request claimed request=%d", request.id)
+    return f"Je hebt #{request.id} opgepakt. Schrijf hier; de inwoner leest mee."
+
+
+async def _release(writer: Writer, runtime: Runtime, request: Request, user_id: int) -> str:
+    reminder = runtime.engine.kb.gemeente.team.reminder_minutes * 60
+    if not await writer.release(request.id, user_id, time.time() + reminder):
+        return f"Alleen {request.claimed_name or 'wie het oppakte'} kan #{request.id} teruggeven."
+    await _tell_resident(writer, runtime, request, "handoff_released")
+    await writer.add_outgoing([
+        staff_note(runtime, request, f"↩️ #{request.id} staat weer in de wachtrij."),
+        card_refresh(runtime, request)])
+    log.info("request released request=%d", request.id)
+    return f"#{request.id} staat weer in de wachtrij."
+
+
+async def _tell_resident(writer: Writer, runtime: Runtime, request: Request, key: str,
+                         **values: object) -> None:
+    state = State.from_json(await writer.load_state(request.chat_id))
+    text = runtime.engine.texts.get(key, state.lang, **values)
+    await writer.add_outgoing([Outgoing(request.chat_id, "sendMessage",
+                                        {"chat_id": request.chat_id, "text": text})])
+
+
+async def staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message in the staff group: a command, an internal note, or a reply to relay."""
+    runtime = runtime_of(context)
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or user.is_bot or not _in_staff_chat(update, runtime):
+        return
+    text = message.text or ""
+    command = text.split()[0].lstrip("/").split("@")[0].lower() if text.startswith("/") else ""
+    async with runtime.storage.write() as writer:
+        if not await writer.close_update(update.update_id):
+            return
+        if command == "wachtrij":
+            overview = queue_overview(await writer.open_requests(), time.time())
+            await writer.add_outgoing([_answer_here(runtime, message, overview)])
+        else:
+            request = await _request_of(writer, message)
+            if request is not None and request.status != "closed":
+                await _act(writer, runtime, message, request, command, user.id)
+    runtime.send(writer.items)
+
+
+async def _request_of(writer: Writer, message: Message) -> Request | None:
+    """The request a staff message is about: its forum topic, or the message it replies to."""
+    if message.is_topic_message and message.message_thread_id:
+        request = await writer.request_by_thread(message.message_thread_id)
+        if request is not None:
+            return request
+    if message.reply_to_message is not None:
+        return await writer.request_by_staff_message(message.reply_to_message.message_id)
+    return None
+
+
+async def _act(writer: Writer, runtime: Runtime, message: Message, request: Request,
+               command: str, user_id: int) -> None:
+    text = message.text or message.caption or ""
+    if command == "notitie" or (not command and text.startswith("#")):
+        return  # internal: stays in the staff group
+    if request.status != "claimed" or request.claimed_by != user_id:
+        holder = (f"#{request.id} is opgepakt door {request.claimed_name}."
+                  if request.status == "claimed" else
+                  f"Pak #{request.id} eerst op met 'Ik pak dit op'.")
+        await writer.add_outgoing([_answer_here(runtime, message,
+                                                f"{holder} Je bericht is niet doorgestuurd.")])
+        return
+    if command == "klaar":
+        await _finish(writer, runtime, request, message, back_to_bot=False)
+    elif command == "terug":
+        await _finish(writer, runtime, request, message, back_to_bot=True)
+    elif command:
+        await writer.add_outgoing([_answer_here(
+            runtime, message, "Onbekend commando. Gebruik /klaar, /terug, /notitie of "
+            "/wachtrij. Een bericht met # blijft intern.")])
+    else:
+        await writer.add_outgoing([_relay_to_resident(request, message)])
+
+
+def _relay_to_resident(request: Request, message: Message) -> Outgoing:
+    if message.text:  # the resident sees who writes
+        return Outgoing(request.chat_id, "sendMessage", {
+            "chat_id": request.chat_id, "text": f"💬 {request.claimed_name}: {message.text}"})
+    return Outgoing(request.chat_id, "copyMessage", {
+        "chat_id": request.chat_id, "from_chat_id": message.chat_id,
+        "message_id": message.message_id})
+
+
+async def _finish(writer: Writer, runtime: Runtime, request: Request, message: Message, *,
+                  back_to_bot: bool) -> None:
+    """/klaar asks the resident for a rating; /terug hands them back to the bot with a note."""
+    if not await writer.close_request(request.id):
+        return
+    engine = runtime.engine
+    state = State.from_json(await writer.load_state(request.chat_id))
+    if back_to_bot:
+        note = (message.text or "").partition(" ")[2].strip()
+        back = engine.texts.get("handoff_back_to_bot", state.lang,
+                                name=request.claimed_name or "", note=note).strip()
+        state = replace(state, handoff=None, request_id=None, share_name=False)
+        turn = engine.handle(state, Command("opnieuw"))
+        replies = [*messages_for(request.chat_id, turn.replies)]
+        replies[0] = replace(replies[0], params={
+            **replies[0].params, "text": f"{back}\n\n{replies[0].params['text']}"})
+        state = turn.state
+        done = f"↩️ #{request.id} is teruggegeven aan de bot."
+    else:
+        assert isinstance(engine, HandoffEngine)
+        turn = engine.ended(replace(state, request_id=request.id))
+        replies, state = messages_for(request.chat_id, turn.replies), turn.state
+        done = f"✅ #{request.id} is afgesloten. De inwoner kan het gesprek een cijfer geven."
+    await writer.save_state(request.chat_id, state.to_json())
+    await writer.add_outgoing([*replies, staff_note(runtime, request, done),
+                               card_refresh(runtime, request)])
+    log.info("request closed request=%d by=staff", request.id)
+
+
+def _answer_here(runtime: Runtime, message: Message, text: str) -> Outgoing:
+    """A bot message in the same place as the staff message: its topic, or as a reply."""
+    staff = runtime.staff_chat_id()
+    params: dict[str, object] = {"chat_id": staff, "text": text}
+    if message.is_topic_message and message.message_thread_id:
+        params["message_thread_id"] = message.message_thread_id
+    else:
+        params["reply_parameters"] = {"message_id": message.message_id,
+                                      "allow_sending_without_reply": True}
+    return Outgoing(staff, "sendMessage", params)
+
+
+# Registered in their own handler group (see handlers/__init__.py), so that in other groups
+# the ordinary handlers still run when these decide the update is not theirs.
+handlers: list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]] = [
+    CallbackQueryHandler(staff_button, pattern=r"^q:(claim|release):\d+$"),
+    MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+                   & ~filters.StatusUpdate.ALL, staff_message),
+]

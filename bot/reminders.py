@@ -1,0 +1,84 @@
+"""Announce requests nobody has claimed again, and tell the resident honestly.
+
+Deadlines live in the database (requests.remind_at), so a restart loses none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+
+from bot.engine.conversation import State
+from bot.engine.hours import opening_status
+from bot.handlers.handoff import staff_note
+from bot.handlers.runtime import Runtime
+from bot.handoff.staff import CLAIM, waited
+from bot.storage import Outgoing
+
+log = logging.getLogger(__name__)
+
+
+class Reminders:
+    """Checks every `interval` seconds for requests whose reminder is due."""
+
+    def __init__(self, runtime: Runtime, *, interval: float = 15.0) -> None:
+        self._runtime = runtime
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Begin checking."""
+        self._task = asyncio.create_task(self._run(), name="reminders")
+
+    async def stop(self) -> None:
+        """Stop checking; deadlines stay in the database."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.remind_due(time.time())
+            except Exception:
+                log.exception("reminders failed")
+            await asyncio.sleep(self._interval)
+
+    async def remind_due(self, now: float) -> int:
+        """Send the reminders that are due; returns how many."""
+        runtime = self._runtime
+        team = runtime.engine.kb.gemeente.team
+        interval = team.reminder_minutes * 60
+        status = opening_status(team.hours, dt.datetime.fromtimestamp(now, dt.UTC)) \
+            if team.hours else None
+        reminded = 0
+        async with runtime.storage.write() as writer:
+            due = await writer.due_reminders(now)
+            for request in due:
+                if status is not None and not status.open_now:
+                    # Nobody can pick it up now; remind shortly after the team opens.
+                    opens = status.next_open.timestamp() if status.next_open else now + 3600
+                    await writer.update_request(request.id, remind_at=opens + interval)
+                    continue
+                await writer.update_request(request.id, remind_at=now + interval)
+                staff = runtime.staff_chat_id()
+                note = staff_note(runtime, request,
+                                  f"⏰ #{request.id} wacht al {waited(request, now)}. "
+                                  "Wie pakt het op?")
+                note.params["reply_markup"] = {"inline_keyboard": [[{
+                    "text": "🙋 Ik pak dit op", "callback_data": f"{CLAIM}{request.id}"}]]}
+                lang = State.from_json(await writer.load_state(request.chat_id)).lang
+                text = runtime.engine.texts.get("handoff_reminder", lang, team_name=team.name,
+                                                team_phone=team.phone or "-")
+                await writer.add_outgoing([
+                    Outgoing(staff, note.method, note.params, note.request_id),
+                    Outgoing(request.chat_id, "sendMessage",
+                             {"chat_id": request.chat_id, "text": text})])
+                reminded += 1
+        runtime.send(writer.items)
+        return reminded
