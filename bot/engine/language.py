@@ -107,6 +107,7 @@ class Slot:
     loose: tuple[str, ...] = ()  # prefix form: a weaker match
     parts: tuple[str, ...] = ()  # terms of the compound's parts
     repaired: bool = False  # a typo repair: a guess, so it counts for less
+    synonyms: tuple[str, ...] = ()  # the concept of the word: a match that counts a bit less
 
 
 class Analyzer:
@@ -168,7 +169,8 @@ class Analyzer:
             if phrase_len:
                 phrase = tuple(words[index:index + phrase_len])
                 concept = CONCEPT_PREFIX + self.lexicon.phrases[phrase]
-                result.append(Slot(" ".join(phrase), (concept,)))
+                text = " ".join(phrase)
+                result.append(Slot(text, (text,), synonyms=(concept,)))
                 index += phrase_len
                 continue
             word = words[index]
@@ -208,6 +210,7 @@ class Analyzer:
         found: list[tuple[str, float]] = []
         for slot in self.slots(text, correct=False):
             found += [(term, 1.0) for term in slot.exact]
+            found += [(term, 1.0) for term in slot.synonyms]
             if slot.loose or slot.parts:  # most words have neither: skip the extra work
                 found += [(term, LOOSE_STRENGTH) for term in slot.loose]
                 found += [(term, PART_STRENGTH) for term in slot.parts]
@@ -272,9 +275,9 @@ class Analyzer:
 
     def _slot(self, word: str) -> Slot:
         concept = self.lexicon.concept_of.get(word)
-        if concept:
-            return Slot(word, (CONCEPT_PREFIX + concept,))
         stem = self._stemmer.stemWord(word)
+        if concept:
+            return Slot(word, (stem,), synonyms=(CONCEPT_PREFIX + concept,))
         loose = (word[:PREFIX_LENGTH] + "~",) if len(word) >= PREFIX_LENGTH else ()
         parts = self._splits(word) if len(word) >= MIN_COMPOUND_LENGTH else ()
         part_terms = tuple(self._part_term(part) for part in parts)

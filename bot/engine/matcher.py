@@ -48,6 +48,7 @@ CANDIDATES = 50  # documents that get the title bonus and a place in the ranking
 TITLE_BONUS = 0.15  # a question that covers a document's whole title is most likely about it
 LOOSE_FACTOR = 0.8  # a word that only shares its first letters with the question counts less
 REPAIR_SHARE = 0.6  # a typo repair is a guess: it counts for less than a word as typed
+SYNONYM_FACTOR = 0.85  # a word from the same lexicon group counts a bit less than the word itself
 PART_SHARE = 0.9  # all parts of a compound together count a little less than the whole word
 
 
@@ -126,12 +127,18 @@ class Matcher:
             return SearchResult((), False)
         slot_weights = [self._slot_weight(slot) for slot in slots]
         total = min(sum(slot_weights), max(QUERY_WEIGHT_CAP, max(slot_weights)))
-        credits = [self._slot_credit(slot) for slot in slots]
-        scores = _weighted_sum(credits, slot_weights, len(self._documents))
+        credits = [self._slot_credits(slot) for slot in slots]
+        scores = _weighted_sum(
+            [credit for shares in credits for credit, _ in shares],
+            [weight * share for shares, weight in zip(credits, slot_weights, strict=True)
+             for _, share in shares],
+            len(self._documents),
+        )
         # The title bonus is at most TITLE_BONUS of the total, so only the leaders can gain
         # from it; judging just them keeps large knowledge bases fast.
         leaders = self._leaders(scores, allowed)
-        query_terms = {t for slot in slots for t in (*slot.exact, *slot.loose, *slot.parts)}
+        query_terms = {t for slot in slots
+                       for t in (*slot.exact, *slot.loose, *slot.parts, *slot.synonyms)}
         final = {}
         for index in leaders:
             title = self._documents[index].title
@@ -145,8 +152,8 @@ class Matcher:
         ranked = [
             Match(self._documents[i].kind, self._documents[i].id,
                   round(min(1.0, final[i] / total), 4),
-                  tuple(slot.word for slot, credit in zip(slots, credits, strict=True)
-                        if i in credit))
+                  tuple(slot.word for slot, shares in zip(slots, credits, strict=True)
+                        if any(i in credit for credit, _ in shares)))
             for i in order[:MAX_RESULTS * 4]
         ]
         return _decide(ranked, floor)
@@ -156,7 +163,8 @@ class Matcher:
         factor = WEAK_WORD_SHARE if weak else 1.0
         if slot.repaired:
             factor *= REPAIR_SHARE
-        known = [self._idf[t] for t in (*slot.exact, *slot.loose) if t in self._idf]
+        known = [self._idf[t] for t in (*(slot.synonyms or slot.exact), *slot.loose)
+                 if t in self._idf]
         if known:
             return factor * min(max(known), self._weight_cap)
         parts = [self._idf[t] for t in slot.parts if t in self._idf]
@@ -164,8 +172,22 @@ class Matcher:
             return factor * min(sum(parts) / len(slot.parts), self._weight_cap)
         return factor * self._unknown_weight
 
+    def _slot_credits(self, slot: Slot) -> list[tuple[Mapping[int, float], float]]:
+        """Per document, how fully it covers this slot (0..1), as credits with their shares.
+
+        A word of a lexicon group is covered by every word of the group, and a little more
+        by the word itself: SYNONYM_FACTOR of the group's credit plus the rest of its own.
+        Kept as two credits so that neither needs a copy. Read-only: may be shared.
+        """
+        own = self._slot_credit(slot)
+        if not slot.synonyms:
+            return [(own, 1.0)]
+        group: list[Mapping[int, float]] = [self._postings.get(term, {}) for term in slot.synonyms]
+        return [(own, 1.0 - SYNONYM_FACTOR),
+                (group[0] if len(group) == 1 else _highest(group), SYNONYM_FACTOR)]
+
     def _slot_credit(self, slot: Slot) -> Mapping[int, float]:
-        """Per document, how fully it covers this slot (0..1). Read-only: may be shared."""
+        """Per document, how fully it covers the slot's own word (0..1). Read-only."""
         exact = [self._postings.get(term, {}) for term in slot.exact]
         if len(exact) == 1 and not slot.loose and not slot.parts:
             return exact[0]  # most slots: one term, whose credits need no copy
@@ -232,7 +254,7 @@ class Matcher:
         """Per word of the name or question: the terms that stand for it."""
         title_field = "name" if kind == "service" else "question"
         return tuple(
-            frozenset((*slot.exact, *slot.loose, *slot.parts))
+            frozenset((*slot.exact, *slot.loose, *slot.parts, *slot.synonyms))
             for text in _field_texts(entry, title_field)[:1]
             for slot in self.analyzer.slots(text, correct=False)
             if slot.word not in self._weak
