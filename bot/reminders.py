@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 
@@ -54,8 +53,8 @@ class Reminders:
         runtime = self._runtime
         team = runtime.engine.kb.gemeente.team
         interval = team.reminder_minutes * 60
-        status = opening_status(team.hours, dt.datetime.fromtimestamp(now, dt.UTC)) \
-            if team.hours else None
+        # Opening hours follow the engine's clock; deadlines are wall-clock seconds.
+        status = opening_status(team.hours, runtime.engine.now()) if team.hours else None
         reminded = 0
         async with runtime.storage.write() as writer:
             due = await writer.due_reminders(now)

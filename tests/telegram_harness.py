@@ -46,7 +46,8 @@ async def running_bot(
 ) -> AsyncIterator[WegwijzerBot]:
     """A started bot; stopped (cleanly) on exit."""
     bot = WegwijzerBot(make_settings(api, db_path, **settings), engine or make_engine(),
-                       webhook=webhook, poll_timeout=1, retry_base_seconds=0.05)
+                       webhook=webhook, poll_timeout=1, retry_base_seconds=0.05,
+                       reminder_interval=0.2)
     await bot.start()
     try:
         yield bot

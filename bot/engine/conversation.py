@@ -224,6 +224,10 @@ class Engine:
         self._intents = _Intents.builtin()
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
+    def now(self) -> dt.datetime:
+        """The engine's clock (fixed in tests)."""
+        return self._clock()
+
     # -- entry point --
 
     def handle(self, state: State, event: Event, *, queue_ahead: int = 0) -> Turn:

@@ -31,12 +31,15 @@ def card_refresh(runtime: Runtime, request: Request) -> Outgoing:
 
 
 async def apply_handoff(
-    writer: Writer, runtime: Runtime, update: Update, turn: Turn, outgoing: list[Outgoing]
+    writer: Writer, runtime: Runtime, update: Update, before: State, turn: Turn,
+    outgoing: list[Outgoing],
 ) -> State:
     """Carry out the handoff effects of one turn inside its transaction; returns the state."""
     state = turn.state
     chat_id = update.effective_chat.id if update.effective_chat else 0
-    request = await writer.request(state.request_id) if state.request_id else None
+    # A closing turn (a remark, say) may already have let go of the request number.
+    request_id = state.request_id or before.request_id
+    request = await writer.request(request_id) if request_id else None
     for effect in turn.effects:
         if effect.kind == "open_request":
             request = await _open(writer, runtime, update, effect.detail, outgoing)

@@ -45,7 +45,7 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
             log.info("turn skipped actor=%s result=duplicate", runtime.pseudonym(chat.id))
             return
         if any(effect.kind in HANDOFF_EFFECTS for effect in turn.effects):
-            new_state = await apply_handoff(writer, runtime, update, turn, outgoing)
+            new_state = await apply_handoff(writer, runtime, update, state, turn, outgoing)
         await writer.save_state(chat.id, new_state.to_json())
         await writer.add_outgoing(outgoing)
     runtime.send(writer.items)

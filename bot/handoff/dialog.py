@@ -176,9 +176,10 @@ class HandoffEngine(Engine):
         return Turn((Reply(text, self._menu(state)),), state)
 
     def _open(self, state: State, queue_ahead: int) -> Turn:
+        only = self.kb.gemeente.gemeenten[0] if len(self.kb.gemeente.gemeenten) == 1 else None
         draft = RequestDraft(state.topic, state.trail, tuple(self.found_names(state)),
-                             state.lang, state.gemeente, state.draft_message, state.share_name,
-                             state.urgent)
+                             state.lang, state.gemeente or only, state.draft_message,
+                             state.share_name, state.urgent)
         state = replace(state, handoff="connected", draft_message=None)
         t, lang = self.texts, state.lang
         hours = self.kb.gemeente.team.hours
