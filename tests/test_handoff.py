@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -389,3 +394,90 @@ async def test_two_residents_never_cross_wires(world: BotApiDouble, forum: bool,
     kees = [m.get("text", "") for m in world.sent_messages(KEES)]
     assert ans[-1] == "💬 Piet: voor Ans" and kees[-1] == "💬 Marie: voor Kees"
     assert not any("Piet probeert" in t for t in ans + kees)
+
+
+async def test_kill_9_during_relay_loses_and_repeats_nothing(
+    botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    botapi.add_private_chat(ANS, "Ans")
+    botapi.add_group(STAFF_CHAT, "Meedenkers", forum=True, members=[PIET])
+    botapi.users[PIET]["first_name"] = "Piet"
+    db = tmp_path / "bot.db"
+    bot = start_process(botapi, db)
+    try:
+        botapi.user_sends_text(ANS, "/meedenker")
+        consent = (await botapi.wait_for_messages(ANS, 1, timeout=20))[0]
+        botapi.user_presses_button(ANS, consent, "k:yes")
+        await botapi.wait_for_messages(STAFF_CHAT, 1, timeout=10)
+        botapi.user_presses_button(PIET, staff_card(botapi, 1), "q:claim:1")
+        await botapi.wait_for_messages(ANS, 3, timeout=10)
+        # Telegram fails from now on: both directions are committed but cannot be sent.
+        for method in ("copyMessage", "sendMessage"):
+            botapi.fail_next(method, 500, times=1000)
+        calls = len(botapi.calls)
+        botapi.user_sends_text(ANS, "bericht 1")
+        staff_reply(botapi, True, PIET, 1, "antwoord 1")
+        await wait_until(lambda: sum(c.status == 500 for c in botapi.calls[calls:]) >= 2)
+    finally:
+        bot.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(bot.wait, 10)
+    botapi.user_sends_text(ANS, "bericht 2")  # while the bot is dead
+    staff_reply(botapi, True, PIET, 1, "antwoord 2")
+    botapi.clear_faults()
+    bot = start_process(botapi, db)
+    try:
+        await botapi.wait_for_messages(ANS, 5, timeout=20)
+        await wait_until(lambda: len(relayed_texts(botapi)) >= 2)
+        await settle(1.0)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(bot.wait, 15) == 0
+    to_ans = [m.get("text") for m in botapi.sent_messages(ANS)][3:]
+    assert to_ans == ["💬 Piet: antwoord 1", "💬 Piet: antwoord 2"]
+    assert relayed_texts(botapi) == ["bericht 1", "bericht 2"]
+
+
+def relayed_texts(api: BotApiDouble) -> list[str]:
+    """Resident messages that arrived in the staff group."""
+    return [m["text"] for m in api.sent_messages(STAFF_CHAT)
+            if m.get("text", "").startswith("bericht")]
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll a condition about the double's transcript."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def start_process(api: BotApiDouble, db: Path) -> subprocess.Popen[bytes]:
+    """`wegwijzer run` with a staff group, as a real process."""
+    env = {
+        "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
+        "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.api_root,
+        "WEGWIJZER_DB": str(db), "WEGWIJZER_KB": str(MINIMAL),
+        "MEEDENKERS_CHAT_ID": str(STAFF_CHAT), "WEGWIJZER_CHAT_RATE": "100",
+    }
+    return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=db.parent, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def test_graceful_restart_during_relay_keeps_the_conversation(
+    world: BotApiDouble, forum: bool, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.db"
+    async with running_bot(world, db, handoff_engine()):
+        await ask_for_meedenker(world, ANS)
+        await world.wait_for_messages(STAFF_CHAT, 1)
+        world.user_presses_button(PIET, staff_card(world, 1), "q:claim:1")
+        await world.wait_for_messages(ANS, 5)
+    world.user_sends_text(ANS, "bericht tijdens herstart")
+    staff_reply(world, forum, PIET, 1, "antwoord tijdens herstart")
+    async with running_bot(world, db, handoff_engine()):
+        await world.wait_for_messages(ANS, 6)
+        await wait_until(lambda: len(relayed_texts(world)) >= 1)
+        await settle(0.5)
+    assert [m.get("text") for m in world.sent_messages(ANS)][5:] == [
+        "💬 Piet: antwoord tijdens herstart"]
+    assert relayed_texts(world) == ["bericht tijdens herstart"]
