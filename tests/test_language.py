@@ -123,3 +123,27 @@ def test_typo_repair_does_not_depend_on_the_hash_seed() -> None:
         for seed in ("0", "1", "2")
     }
     assert len(outputs) == 1
+
+
+def test_the_wording_says_which_kind_of_answer_is_wanted() -> None:
+    analyzer = Analyzer(builtin_lexicon())
+    analyzer.freeze()
+    assert analyzer.wanted_kind("wat is het telefoonnummer van het wmo-loket") == "service"
+    assert analyzer.wanted_kind("hoe werkt de eigen bijdrage") == "faq"
+    assert analyzer.wanted_kind("waar kan ik terecht met schulden") == "service"
+    assert analyzer.wanted_kind("schulden") is None
+
+
+def test_a_question_for_contact_details_finds_the_service_not_its_explanation() -> None:
+    from bot.engine.matcher import Matcher
+    from bot.kb.loader import load_knowledge_base
+    from tests.kbtools import DEFAULT_KB
+
+    matcher = Matcher(load_knowledge_base(DEFAULT_KB))
+
+    def best(text: str) -> str | None:
+        found = matcher.search(text).best
+        return found.id if found else None
+
+    assert best("wat is het adres van het sociaal team") == "sociaal-team"
+    assert best("wat doet het sociaal team") == "wat-is-het-sociaal-team"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -57,6 +57,11 @@ class Lexicon:
     misspellings: dict[str, str]
     compound_parts: frozenset[str]
     max_phrase_length: int = 1
+    # per contact field of a service (phone, address, hours, …): the words asking for it
+    contact_fields: dict[str, str] = field(default_factory=dict)
+    # words that say which kind of answer is wanted: "service" (a place to go) or "faq"
+    # (how a rule works), strongest first; phrases as tuples of folded words
+    answer_cues: tuple[tuple[str, frozenset[tuple[str, ...]]], ...] = ()
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Lexicon:
@@ -80,6 +85,12 @@ class Lexicon:
             },
             compound_parts=frozenset(fold(str(w)) for w in data.get("compound_parts") or []),
             max_phrase_length=max((len(p) for p in phrases), default=1),
+            contact_fields={str(name): " ".join(str(word) for word in words)
+                            for name, words in (data.get("contact_fields") or {}).items()},
+            answer_cues=tuple(
+                (str(cue["kind"]), frozenset(tuple(tokens(str(w))) for w in cue["words"]))
+                for cue in data.get("answer_cues") or []
+            ),
         )
 
 
@@ -183,8 +194,18 @@ class Analyzer:
             result.append(slot)
         return result
 
+    def wanted_kind(self, text: str) -> str | None:
+        """Which kind of answer the wording asks for ("service", "faq"), if it says so."""
+        words = tokens(text)
+        grams = {tuple(words[i:i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
+        for kind, cues in self.lexicon.answer_cues:
+            if grams & cues:
+                return kind
+        return None
+
     def _joined(self, words: list[str]) -> list[str]:
-        """Rejoin a compound written as two words: "geld zorgen" → geldzorgen."""
+        """Rejoin a compound written as two words, if the knowledge base writes it as one:
+        "geld zorgen" → geldzorgen."""
         if len(words) < 2:
             return words
         joined: list[str] = []
@@ -194,7 +215,7 @@ class Analyzer:
             if index + 1 < len(words):
                 after = words[index + 1]
                 whole = word + after
-                if (whole in self.vocabulary and len(word) >= MIN_PART_LENGTH
+                if (whole in self.frequency and len(word) >= MIN_PART_LENGTH
                         and len(after) >= MIN_PART_LENGTH
                         and word not in self.lexicon.stopwords
                         and after not in self.lexicon.stopwords):

@@ -20,7 +20,7 @@ from bot.engine.language import (
     load_yaml,
 )
 from bot.kb.loader import KnowledgeBase
-from bot.kb.models import FaqEntry, LocalText, Service
+from bot.kb.models import Contact, FaqEntry, LocalText, Service
 
 Kind = Literal["service", "faq"]
 
@@ -36,6 +36,7 @@ FIELD_WEIGHTS = {
     "for_whom": 0.35,
     "cost": 0.2,
 }
+CONTACT_WEIGHT = 0.7  # a service card that shows a phone number answers "telefoonnummer"
 MIN_SCORE = 0.42  # below this the bot says honestly that it does not know
 CLOSE_MARGIN = 0.08  # two results closer than this: ask "Bedoel je…?"
 RELATIVE_FLOOR = 0.75  # further results must reach this share of the best score
@@ -46,6 +47,9 @@ WEAK_WORD_SHARE = 0.3  # "uitleg", "regelen", "hulp": how someone asks, not what
 SATURATION = 1.5  # summed field weight at which a word's credit reaches 63%
 CANDIDATES = 50  # documents that get the title bonus and a place in the ranking
 TITLE_BONUS = 0.15  # a question that covers a document's whole title is most likely about it
+# "telefoonnummer" asks for a service card, "hoe werkt" for an explanation: the other kind
+# loses this share of the score
+KIND_PENALTY = 0.05
 LOOSE_FACTOR = 0.8  # a word that only shares its first letters with the question counts less
 REPAIR_SHARE = 0.6  # a typo repair is a guess: it counts for less than a word as typed
 SYNONYM_FACTOR = 0.85  # a word from the same lexicon group counts a bit less than the word itself
@@ -139,12 +143,15 @@ class Matcher:
         leaders = self._leaders(scores, allowed)
         query_terms = {t for slot in slots
                        for t in (*slot.exact, *slot.loose, *slot.parts, *slot.synonyms)}
+        wanted = self.analyzer.wanted_kind(text)
         final = {}
         for index in leaders:
             title = self._documents[index].title
             covered = sum(1 for word_terms in title if word_terms & query_terms)
             final[index] = scores[index] + (
                 TITLE_BONUS * total * covered / len(title) if title else 0.0)
+            if wanted is not None and self._documents[index].kind != wanted:
+                final[index] -= KIND_PENALTY * total
         order = sorted(
             final,
             key=lambda i: (-final[i], self._documents[i].kind != "faq", self._documents[i].id),
@@ -241,10 +248,21 @@ class Matcher:
         texts = [(text, weight) for field_name, weight in FIELD_WEIGHTS.items()
                  for text in _field_texts(entry, field_name)]
         texts.append((entry.id.replace("-", " "), FIELD_WEIGHTS["keywords"]))
+        texts += [(words, CONTACT_WEIGHT) for words in self._contact_words(entry)]
         for text, weight in texts:
             for term, strength in self.analyzer.terms(text):
                 weights[term] = weights.get(term, 0.0) + weight * strength
         return weights
+
+    def _contact_words(self, entry: Service | FaqEntry) -> list[str]:
+        """The words residents use to ask for what the service card shows (phone, hours…)."""
+        if not isinstance(entry, Service):
+            return []
+        fields = self.analyzer.lexicon.contact_fields
+        shown = {name for name, value in (entry.contact or Contact()) if value}
+        if entry.hours is not None:
+            shown.add("hours")
+        return [fields[name] for name in sorted(shown) if name in fields]
 
     def _document(self, entry: Service | FaqEntry) -> _Document:
         kind: Kind = "service" if isinstance(entry, Service) else "faq"
