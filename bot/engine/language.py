@@ -136,6 +136,9 @@ class Analyzer:
         # Knowledge bases and questions repeat the same words over and over; stemming and
         # compound splitting each word once keeps the index build fast.
         self._slot_cache: dict[str, Slot] = {}
+        self._english_cache: dict[str, Slot] = {}
+        # the terms the knowledge base's texts use, once indexed (None: not known yet)
+        self.indexed: frozenset[str] | None = None
         self._phrase_starts = frozenset(phrase[0] for phrase in lexicon.phrases)
 
     def learn(self, texts: Iterable[str]) -> None:
@@ -165,6 +168,7 @@ class Analyzer:
         self._parts = self.lexicon.compound_parts | long_words
         self._corrections = {}
         self._slot_cache = {}  # compound splits depend on the parts just learned
+        self._english_cache = {}
 
     def slots(self, text: str, *, correct: bool = True) -> list[Slot]:
         """The meaningful units of `text`, with stop words removed."""
@@ -176,23 +180,45 @@ class Analyzer:
         result: list[Slot] = []
         index = 0
         while index < len(words):
-            phrase_len = self._phrase_at(words, index)
-            if phrase_len:
-                phrase = tuple(words[index:index + phrase_len])
+            # A phrase as the resident wrote it, or after spelling repair.
+            phrase = self._phrase_at(found, index) or self._phrase_at(words, index)
+            if phrase:
                 concept = CONCEPT_PREFIX + self.lexicon.phrases[phrase]
                 text = " ".join(phrase)
-                result.append(Slot(text, (text,), synonyms=(concept,)))
-                index += phrase_len
+                if correct and self.indexed is not None and concept not in self.indexed:
+                    # The knowledge base never speaks of this: its words count, as the parts
+                    # of a compound do ("verstandelijke beperking" is about a beperking).
+                    parts = tuple(self._part_term(word) for word in phrase
+                                  if word not in self.lexicon.stopwords)
+                    result.append(Slot(text, (text,), parts=parts))
+                else:
+                    result.append(Slot(text, (text,), synonyms=(concept,)))
+                index += len(phrase)
                 continue
             word = words[index]
             index += 1
             if (word in self.lexicon.stopwords and word not in self.protected) or len(word) < 2:
+                continue
+            if correct and word in self.lexicon.english and word not in self.lexicon.concept_of:
+                result.append(self._english_slot(word))
                 continue
             slot = self._cached_slot(word)
             if canonical[index - 1][1]:
                 slot = replace(slot, repaired=True)
             result.append(slot)
         return result
+
+    def _english_slot(self, word: str) -> Slot:
+        """An English word of a question: itself (for English texts) and its Dutch meaning."""
+        slot = self._english_cache.get(word)
+        if slot is None:
+            meant = self.slots(self.lexicon.english[word], correct=False)
+            synonyms = tuple(dict.fromkeys(
+                term for found in meant for term in (*found.synonyms, *found.exact)))
+            own = self._stemmer.stemWord(word)
+            slot = Slot(word, (own,), synonyms=tuple(t for t in synonyms if t != own))
+            self._english_cache[word] = slot  # bounded: one per word of the English list
+        return slot
 
     def wanted_kind(self, text: str) -> str | None:
         """Which kind of answer the wording asks for ("service", "faq"), if it says so."""
@@ -237,22 +263,24 @@ class Analyzer:
                 found += [(term, PART_STRENGTH) for term in slot.parts]
         return found
 
-    def _phrase_at(self, words: list[str], index: int) -> int:
+    def _phrase_at(self, words: list[str], index: int) -> tuple[str, ...]:
+        """The longest lexicon phrase starting at `index`, or ()."""
         if words[index] not in self._phrase_starts:
-            return 0  # most words start no phrase: skip building a tuple per phrase length
+            return ()  # most words start no phrase: skip building a tuple per phrase length
         longest = min(self.lexicon.max_phrase_length, len(words) - index)
         for length in range(longest, 1, -1):
-            if tuple(words[index:index + length]) in self.lexicon.phrases:
-                return length
-        return 0
+            phrase = tuple(words[index:index + length])
+            if phrase in self.lexicon.phrases:
+                return phrase
+        return ()
 
     def _canonical(self, word: str, correct: bool) -> tuple[str, bool]:
         """The word to look up, and whether it is a guessed typo repair."""
         word = self.lexicon.misspellings.get(word, word)
-        if word in self.vocabulary or word in self.lexicon.stopwords:
+        if (word in self.vocabulary or word in self.lexicon.stopwords
+                or word in self.lexicon.english):
             return word, False
-        word = self.lexicon.english.get(word, word)
-        if correct and word not in self.vocabulary:
+        if correct:
             corrected = self._corrections.get(word)
             if corrected is None:
                 if len(self._corrections) >= MAX_CACHED_CORRECTIONS:

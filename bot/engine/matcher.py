@@ -95,7 +95,10 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, *, lexicon: Lexicon | None = None) -> None:
         self.analyzer = Analyzer(lexicon or builtin_lexicon())
-        self._weak = weak_words()
+        weak = weak_words()
+        # An English word is weak when its Dutch meaning is ("support" like "ondersteuning").
+        english = self.analyzer.lexicon.english
+        self._weak = weak | {word for word, dutch in english.items() if dutch in weak}
         entries: list[Service | FaqEntry] = [*kb.services.values(), *kb.faq.values()]
         self.analyzer.learn(text for entry in entries for text in _texts(entry))
         self.analyzer.protect_acronyms(
@@ -106,6 +109,7 @@ class Matcher:
         # Per term: document index → credit (0..1). A one-term slot (most of them) uses this
         # mapping as it is, without copying it for every question.
         self._postings = self._postings_of(entries)
+        self.analyzer.indexed = frozenset(self._postings)
         count = len(self._documents)
         self._idf = {
             term: math.log(1 + (count - len(posting) + 0.5) / (len(posting) + 0.5))
@@ -166,7 +170,8 @@ class Matcher:
         return _decide(ranked, floor)
 
     def _slot_weight(self, slot: Slot) -> float:
-        weak = slot.word in self._weak or any(term in self._weak for term in slot.exact)
+        weak = slot.word in self._weak or any(
+            term in self._weak for term in (*slot.exact, *slot.synonyms))
         factor = WEAK_WORD_SHARE if weak else 1.0
         if slot.repaired:
             factor *= REPAIR_SHARE
