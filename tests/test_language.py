@@ -94,8 +94,8 @@ def test_typo_repair_keeps_real_words_that_only_look_like_known_ones() -> None:
     # A different first letter or a short word: more likely another word than a typo.
     assert [s.word for s in analyzer.slots("morgen sluiten muur")] == ["morgen", "sluiten", "muur"]
     repaired = analyzer.slots("schudlen")  # a swap counts as one edit
-    assert [(s.word, s.repaired) for s in repaired] == [("schulden", True)]
-    assert not analyzer.slots("schulden")[0].repaired
+    assert [(s.word, s.guessed) for s in repaired] == [("schulden", True)]
+    assert not analyzer.slots("schulden")[0].guessed
 
 
 def test_a_compound_written_as_two_words_is_joined() -> None:
@@ -158,3 +158,13 @@ def test_an_english_word_matches_english_texts_and_its_dutch_meaning() -> None:
     assert "#geld" in money.synonyms
     # English phrases and function words: "passed away" is a death, "she"/"her" say nothing.
     assert [s.synonyms for s in analyzer.slots("she passed away")] == [("#overlijden",)]
+
+
+def test_a_group_the_knowledge_base_never_uses_is_read_in_its_broader_meaning() -> None:
+    analyzer = Analyzer(builtin_lexicon())
+    analyzer.freeze()
+    analyzer.indexed = frozenset({"#schulden"})  # a knowledge base with debt help, no food bank
+    food_bank = analyzer.slots("voedselbank")[0]
+    assert food_bank.synonyms == ("#schulden",) and food_bank.guessed
+    analyzer.indexed = frozenset({"#voedselbank", "#schulden"})
+    assert analyzer.slots("voedselbank")[0].synonyms == ("#voedselbank",)

@@ -62,6 +62,8 @@ class Lexicon:
     # words that say which kind of answer is wanted: "service" (a place to go) or "faq"
     # (how a rule works), strongest first; phrases as tuples of folded words
     answer_cues: tuple[tuple[str, frozenset[tuple[str, ...]]], ...] = ()
+    # per lexicon group: the broader groups it belongs to (voedselbank → minima, schulden)
+    broader: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Lexicon:
@@ -87,6 +89,8 @@ class Lexicon:
             max_phrase_length=max((len(p) for p in phrases), default=1),
             contact_fields={str(name): " ".join(str(word) for word in words)
                             for name, words in (data.get("contact_fields") or {}).items()},
+            broader={str(name): tuple(str(b) for b in wider)
+                     for name, wider in (data.get("broader") or {}).items()},
             answer_cues=tuple(
                 (str(cue["kind"]), frozenset(tuple(tokens(str(w))) for w in cue["words"]))
                 for cue in data.get("answer_cues") or []
@@ -117,7 +121,7 @@ class Slot:
     exact: tuple[str, ...]  # terms that match fully: concept or stem
     loose: tuple[str, ...] = ()  # prefix form: a weaker match
     parts: tuple[str, ...] = ()  # terms of the compound's parts
-    repaired: bool = False  # a typo repair: a guess, so it counts for less
+    guessed: bool = False  # a typo repair or a broader meaning: a guess, so it counts for less
     synonyms: tuple[str, ...] = ()  # the concept of the word: a match that counts a bit less
 
 
@@ -185,28 +189,46 @@ class Analyzer:
             if phrase:
                 concept = CONCEPT_PREFIX + self.lexicon.phrases[phrase]
                 text = " ".join(phrase)
+                slot = Slot(text, (text,), synonyms=(concept,))
                 if correct and self.indexed is not None and concept not in self.indexed:
-                    # The knowledge base never speaks of this: its words count, as the parts
-                    # of a compound do ("verstandelijke beperking" is about a beperking).
+                    # The knowledge base never speaks of this: its broader meaning counts
+                    # or else its words, as the parts of a compound do.
                     parts = tuple(self._part_term(word) for word in phrase
                                   if word not in self.lexicon.stopwords)
-                    result.append(Slot(text, (text,), parts=parts))
-                else:
-                    result.append(Slot(text, (text,), synonyms=(concept,)))
+                    slot = self._broader(slot) or Slot(text, (text,), parts=parts)
+                result.append(slot)
                 index += len(phrase)
                 continue
             word = words[index]
             index += 1
             if (word in self.lexicon.stopwords and word not in self.protected) or len(word) < 2:
                 continue
-            if correct and word in self.lexicon.english and word not in self.lexicon.concept_of:
+            if (correct and word in self.lexicon.english and not canonical[index - 1][1]
+                    and word not in self.lexicon.concept_of):
                 result.append(self._english_slot(word))
                 continue
             slot = self._cached_slot(word)
             if canonical[index - 1][1]:
-                slot = replace(slot, repaired=True)
+                slot = replace(slot, guessed=True)
+            if (correct and slot.synonyms and self.indexed is not None
+                    and slot.synonyms[0] not in self.indexed):
+                slot = self._broader(slot) or slot
             result.append(slot)
         return result
+
+    def _broader(self, slot: Slot) -> Slot | None:
+        """The slot read in its broader meaning(s) that the knowledge base does speak of:
+        voedselbank → schulden. A guess, so it counts for less. None if there is none."""
+        assert self.indexed is not None
+        broader = tuple(
+            CONCEPT_PREFIX + name
+            for concept in slot.synonyms
+            for name in self.lexicon.broader.get(concept[len(CONCEPT_PREFIX):], ())
+            if CONCEPT_PREFIX + name in self.indexed
+        )
+        if not broader:
+            return None
+        return replace(slot, synonyms=broader, guessed=True)
 
     def _english_slot(self, word: str) -> Slot:
         """An English word of a question: itself (for English texts) and its Dutch meaning."""

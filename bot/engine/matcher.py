@@ -51,7 +51,7 @@ TITLE_BONUS = 0.15  # a question that covers a document's whole title is most li
 # loses this share of the score
 KIND_PENALTY = 0.05
 LOOSE_FACTOR = 0.8  # a word that only shares its first letters with the question counts less
-REPAIR_SHARE = 0.6  # a typo repair is a guess: it counts for less than a word as typed
+GUESS_SHARE = 0.6  # a typo repair or a broader meaning is a guess: it counts for less
 SYNONYM_FACTOR = 0.85  # a word from the same lexicon group counts a bit less than the word itself
 PART_SHARE = 0.9  # all parts of a compound together count a little less than the whole word
 
@@ -173,8 +173,8 @@ class Matcher:
         weak = slot.word in self._weak or any(
             term in self._weak for term in (*slot.exact, *slot.synonyms))
         factor = WEAK_WORD_SHARE if weak else 1.0
-        if slot.repaired:
-            factor *= REPAIR_SHARE
+        if slot.guessed:
+            factor *= GUESS_SHARE
         known = [self._idf[t] for t in (*(slot.synonyms or slot.exact), *slot.loose)
                  if t in self._idf]
         if known:
