@@ -168,3 +168,10 @@ def test_a_group_the_knowledge_base_never_uses_is_read_in_its_broader_meaning() 
     assert food_bank.synonyms == ("#schulden",) and food_bank.guessed
     analyzer.indexed = frozenset({"#voedselbank", "#schulden"})
     assert analyzer.slots("voedselbank")[0].synonyms == ("#voedselbank",)
+
+
+def test_an_inflection_of_a_known_word_is_not_a_typo() -> None:
+    analyzer = Analyzer(builtin_lexicon())
+    analyzer.learn(["van deur tot deur", "het duren"])
+    analyzer.freeze()
+    assert analyzer.slots("deuren")[0].word == "deuren"  # not "duren", one edit away

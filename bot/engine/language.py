@@ -135,6 +135,7 @@ class Analyzer:
         self.frequency: dict[str, int] = {}  # how often the knowledge base uses each word
         self._stemmer = Stemmer.Stemmer("dutch")
         self._by_length: dict[tuple[str, int], list[str]] = {}
+        self._known_stems: frozenset[str] = frozenset()
         self._parts: frozenset[str] = lexicon.compound_parts
         self._corrections: dict[str, str] = {}
         # Knowledge bases and questions repeat the same words over and over; stemming and
@@ -168,6 +169,8 @@ class Analyzer:
         for word in sorted(self.vocabulary, key=self._preference):
             if len(word) >= 4 and not word.isdigit():
                 self._by_length.setdefault((word[0], len(word)), []).append(word)
+        # A word whose stem the knowledge base uses is an inflection, not a typo (deuren/deur).
+        self._known_stems = frozenset(self._stemmer.stemWords(list(self.frequency)))
         long_words = {word for word in self.vocabulary if len(word) >= 4}
         self._parts = self.lexicon.compound_parts | long_words
         self._corrections = {}
@@ -313,7 +316,8 @@ class Analyzer:
 
     def _correct(self, word: str) -> str:
         """The closest known word for a typo, or the word itself."""
-        if len(word) < MIN_REPAIR_LENGTH or word.isdigit() or self._splits(word):
+        if (len(word) < MIN_REPAIR_LENGTH or word.isdigit() or self._splits(word)
+                or self._stemmer.stemWord(word) in self._known_stems):
             return word
         max_edits = 1 if len(word) < TWO_EDIT_LENGTH else 2
         # People rarely mistype the first letter; a different first letter mostly means a
