@@ -135,7 +135,7 @@ class Analyzer:
         self.frequency: dict[str, int] = {}  # how often the knowledge base uses each word
         self._stemmer = Stemmer.Stemmer("dutch")
         self._by_length: dict[tuple[str, int], list[str]] = {}
-        self._known_stems: frozenset[str] = frozenset()
+        self._stem_words: dict[str, str] = {}
         self._parts: frozenset[str] = lexicon.compound_parts
         self._corrections: dict[str, str] = {}
         # Knowledge bases and questions repeat the same words over and over; stemming and
@@ -169,8 +169,13 @@ class Analyzer:
         for word in sorted(self.vocabulary, key=self._preference):
             if len(word) >= 4 and not word.isdigit():
                 self._by_length.setdefault((word[0], len(word)), []).append(word)
-        # A word whose stem the knowledge base uses is an inflection, not a typo (deuren/deur).
-        self._known_stems = frozenset(self._stemmer.stemWords(list(self.frequency)))
+        # A word whose stem the knowledge base uses is another form of a known word (deuren →
+        # deur), or a typo that keeps the stem (rekenigen → rekeningen): read it as the known
+        # word with that stem that the knowledge base uses most.
+        learned = sorted(self.frequency, key=self._preference)
+        self._stem_words = {}
+        for word, stem in zip(learned, self._stemmer.stemWords(learned), strict=True):
+            self._stem_words.setdefault(stem, word)
         long_words = {word for word in self.vocabulary if len(word) >= 4}
         self._parts = self.lexicon.compound_parts | long_words
         self._corrections = {}
@@ -316,8 +321,12 @@ class Analyzer:
 
     def _correct(self, word: str) -> str:
         """The closest known word for a typo, or the word itself."""
-        if (len(word) < MIN_REPAIR_LENGTH or word.isdigit() or self._splits(word)
-                or self._stemmer.stemWord(word) in self._known_stems):
+        if len(word) < MIN_REPAIR_LENGTH or word.isdigit():
+            return word
+        known = self._stem_words.get(self._stemmer.stemWord(word))
+        if known is not None:
+            return known
+        if self._splits(word):
             return word
         max_edits = 1 if len(word) < TWO_EDIT_LENGTH else 2
         # People rarely mistype the first letter; a different first letter mostly means a
