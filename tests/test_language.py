@@ -175,3 +175,9 @@ def test_an_inflection_of_a_known_word_is_not_a_typo() -> None:
     analyzer.learn(["van deur tot deur", "het duren"])
     analyzer.freeze()
     assert analyzer.slots("deuren")[0].word == "deur"  # not "duren", one edit away
+
+
+def test_emphasis_phrases_carry_no_topic() -> None:
+    analyzer = Analyzer(builtin_lexicon())
+    analyzer.freeze()
+    assert [s.word for s in analyzer.slots("ik ga dood van de zenuwen")] == ["zenuwen"]

@@ -77,6 +77,8 @@ class Lexicon:
                     concept_of.setdefault(folded[0], str(concept))
                 elif folded:
                     phrases.setdefault(folded, str(concept))
+        for phrase in data.get("stop_phrases") or []:
+            phrases.setdefault(tuple(tokens(str(phrase))), "")  # "": no meaning, dropped
         return cls(
             stopwords=frozenset(fold(str(w)) for w in data.get("stopwords") or []),
             concept_of=concept_of,
@@ -137,7 +139,7 @@ class Analyzer:
         self._by_length: dict[tuple[str, int], list[str]] = {}
         self._stem_words: dict[str, str] = {}
         self._parts: frozenset[str] = lexicon.compound_parts
-        self._corrections: dict[str, str] = {}
+        self._corrections: dict[str, tuple[str, bool]] = {}
         # Knowledge bases and questions repeat the same words over and over; stemming and
         # compound splitting each word once keeps the index build fast.
         self._slot_cache: dict[str, Slot] = {}
@@ -194,6 +196,9 @@ class Analyzer:
         while index < len(words):
             # A phrase as the resident wrote it, or after spelling repair.
             phrase = self._phrase_at(found, index) or self._phrase_at(words, index)
+            if phrase and not self.lexicon.phrases[phrase]:
+                index += len(phrase)  # emphasis only ("ik ga dood van de zenuwen")
+                continue
             if phrase:
                 concept = CONCEPT_PREFIX + self.lexicon.phrases[phrase]
                 text = " ".join(phrase)
@@ -305,7 +310,7 @@ class Analyzer:
         return ()
 
     def _canonical(self, word: str, correct: bool) -> tuple[str, bool]:
-        """The word to look up, and whether it is a guessed typo repair."""
+        """The word to look up, and whether it is a guess (a typo repair)."""
         word = self.lexicon.misspellings.get(word, word)
         if (word in self.vocabulary or word in self.lexicon.stopwords
                 or word in self.lexicon.english):
@@ -316,18 +321,18 @@ class Analyzer:
                 if len(self._corrections) >= MAX_CACHED_CORRECTIONS:
                     self._corrections.clear()  # a long-running bot must not grow without end
                 corrected = self._corrections[word] = self._correct(word)
-            return corrected, corrected != word
+            return corrected
         return word, False
 
-    def _correct(self, word: str) -> str:
-        """The closest known word for a typo, or the word itself."""
+    def _correct(self, word: str) -> tuple[str, bool]:
+        """The known word meant by an unknown one, and whether that is a guess (a typo)."""
         if len(word) < MIN_REPAIR_LENGTH or word.isdigit():
-            return word
+            return word, False
         known = self._stem_words.get(self._stemmer.stemWord(word))
         if known is not None:
-            return known
+            return known, False  # another form of a known word: deuren → deur
         if self._splits(word):
-            return word
+            return word, False
         max_edits = 1 if len(word) < TWO_EDIT_LENGTH else 2
         # People rarely mistype the first letter; a different first letter mostly means a
         # different word (licht/zicht, morgen/zorgen, dreigen/eigen).
@@ -340,10 +345,10 @@ class Analyzer:
             word, candidates, scorer=OSA.distance, score_cutoff=max_edits, limit=None
         )
         if not close:
-            return word
+            return word, False
         # Fewest edits first; among equals the word the knowledge base uses most.
         best = min(close, key=lambda found: (found[1], self._preference(found[0])))
-        return str(best[0])
+        return str(best[0]), True
 
     def _preference(self, word: str) -> tuple[int, str]:
         """Sort key among equally good typo repairs: most used in the knowledge base first."""
