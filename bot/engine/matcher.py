@@ -170,7 +170,8 @@ class Matcher:
         return _decide(ranked, floor)
 
     def _slot_weight(self, slot: Slot) -> float:
-        weak = slot.word in self._weak or any(
+        # A bare number (an age, an amount) sets the scene rather than the topic.
+        weak = slot.word in self._weak or slot.word.isdigit() or any(
             term in self._weak for term in (*slot.exact, *slot.synonyms))
         factor = WEAK_WORD_SHARE if weak else 1.0
         if slot.guessed:
