@@ -38,6 +38,7 @@ class Settings:
     max_messages_per_second: float = 30.0
     chat_messages_per_second: float = 1.0
     chat_burst: int = 4
+    group_messages_per_minute: float = 20.0
 
     @property
     def bot_base_url(self) -> str:
@@ -90,14 +91,16 @@ def load_settings(
         problems.append("WEGWIJZER_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and -.")
 
     rates = {}
-    for name, default in (("WEGWIJZER_MAX_RATE", 30.0), ("WEGWIJZER_CHAT_RATE", 1.0)):
+    for name, default in (("WEGWIJZER_MAX_RATE", 30.0), ("WEGWIJZER_CHAT_RATE", 1.0),
+                          ("WEGWIJZER_GROUP_RATE", 20.0)):
         raw = values.get(name, "").strip()
         try:
             rates[name] = float(raw) if raw else default
             if rates[name] <= 0:
                 raise ValueError
         except ValueError:
-            problems.append(f"{name} must be a positive number of messages per second.")
+            problems.append(f"{name} must be a positive number (messages per second; "
+                            "per minute for WEGWIJZER_GROUP_RATE).")
             rates[name] = default
 
     if problems:
@@ -117,6 +120,7 @@ def load_settings(
         webhook_secret=webhook_secret,
         max_messages_per_second=rates["WEGWIJZER_MAX_RATE"],
         chat_messages_per_second=rates["WEGWIJZER_CHAT_RATE"],
+        group_messages_per_minute=rates["WEGWIJZER_GROUP_RATE"],
     )
 
 

@@ -95,9 +95,9 @@ class OutboxSender:
         self._pacer = pacer
         self._pseudonym = pseudonym
         self._retry_base = retry_base_seconds
-        self._queues: dict[int, list[OutboxItem]] = {}
+        self._queues: dict[tuple[int, int | None], list[OutboxItem]] = {}
         self._queued_ids: set[int] = set()
-        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._workers: dict[tuple[int, int | None], asyncio.Task[None]] = {}
         self._stopping = False
 
     async def start(self) -> None:
@@ -108,15 +108,19 @@ class OutboxSender:
             after = items[-1].id
 
     def submit(self, items: Iterable[OutboxItem]) -> None:
-        """Send committed outbox rows, each chat in order."""
+        """Send committed outbox rows, each chat in order.
+
+        In the staff group, order only matters within one request (its topic or thread),
+        so each request gets its own queue there and conversations don't wait on each other.
+        """
         for item in items:
             if item.id in self._queued_ids:
                 continue
             self._queued_ids.add(item.id)
-            self._queues.setdefault(item.chat_id, []).append(item)
-            if item.chat_id not in self._workers and not self._stopping:
-                self._workers[item.chat_id] = asyncio.create_task(
-                    self._work(item.chat_id), name="outbox-chat")
+            key = (item.chat_id, item.request_id)
+            self._queues.setdefault(key, []).append(item)
+            if key not in self._workers and not self._stopping:
+                self._workers[key] = asyncio.create_task(self._work(key), name="outbox-chat")
 
     async def stop(self, *, grace_seconds: float = 5.0) -> None:
         """Let each chat finish the call in flight, then stop; the rest waits in the outbox.
@@ -134,8 +138,9 @@ class OutboxSender:
                 await task
         self._workers.clear()
 
-    async def _work(self, chat_id: int) -> None:
-        queue = self._queues[chat_id]
+    async def _work(self, key: tuple[int, int | None]) -> None:
+        chat_id = key[0]
+        queue = self._queues[key]
         try:
             while queue and not self._stopping:
                 item = queue[0]
@@ -150,9 +155,9 @@ class OutboxSender:
                     self._queued_ids.difference_update(i.id for i in queue)
                     queue.clear()
         finally:
-            self._workers.pop(chat_id, None)
+            self._workers.pop(key, None)
             if not queue:
-                self._queues.pop(chat_id, None)
+                self._queues.pop(key, None)
 
     async def _deliver(self, item: OutboxItem) -> bool:
         """True when done with the item (sent, or hopeless); False when the chat is blocked."""

@@ -217,7 +217,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .updater(None)
         .rate_limiter(AIORateLimiter(
             overall_max_rate=settings.max_messages_per_second, overall_time_period=1,
-            group_max_rate=20, group_time_period=60,
+            group_max_rate=settings.group_messages_per_minute, group_time_period=60,
             max_retries=0,  # the outbox sender retries, with backoff, and keeps the message
         ))
         .request(HTTPXRequest(connection_pool_size=64, read_timeout=15.0))

@@ -29,7 +29,7 @@ def make_settings(api: BotApiDouble, db_path: Path, **changes: Any) -> Settings:
     settings = Settings(
         token=api.token, db_path=db_path, staff_chat_id=STAFF_CHAT, api_url=api.api_root,
         pseudonym_key=b"test-key", max_messages_per_second=1000.0,
-        chat_messages_per_second=1000.0, chat_burst=100,
+        chat_messages_per_second=1000.0, chat_burst=100, group_messages_per_minute=60000.0,
     )
     return replace(settings, **changes)
 
