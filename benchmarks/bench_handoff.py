@@ -37,13 +37,13 @@ def start_bot(api: BotApiDouble, workdir: Path) -> subprocess.Popen[bytes]:
         "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
         "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.api_root,
         "WEGWIJZER_DB": str(workdir / "bot.db"), "WEGWIJZER_KB": str(ROOT / "knowledge"),
-        "MEEDENKERS_CHAT_ID": str(STAFF), "WEGWIJZER_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        "MEEDENKERS_CHAT_ID": str(STAFF), "WEGWIJZER_LOG_LEVEL": "WARNING",
         # The double is not Telegram: lift Telegram's own limits so the bot itself is measured.
         "WEGWIJZER_MAX_RATE": "100000", "WEGWIJZER_CHAT_RATE": "100000",
         "WEGWIJZER_GROUP_RATE": "6000000",
     }
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=workdir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_LOG", os.devnull), "ab"))  # noqa: SIM115
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def run_once(conversations: int, seconds: float) -> dict[str, float]:
@@ -122,9 +122,6 @@ async def run_once(conversations: int, seconds: float) -> dict[str, float]:
                 await asyncio.gather(*(converse(c) for c in residents))
                 elapsed = time.perf_counter() - started
             finally:
-                if os.environ.get("BENCH_DEBUG"):
-                    for c in (STAFF, *residents):
-                        print(c, [m.get("text", "?")[:40] for m in api.sent_messages(c)][-8:])
                 bot.terminate()
                 await asyncio.to_thread(bot.wait, 20)
     ordered = sorted(latencies)
