@@ -149,6 +149,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(run_until_stopped(settings, engine, webhook=webhook))
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the live database with SQLite's backup API; safe while the bot runs."""
+    from bot.backup import BackupFailed, BackupUsageError, backup_database, database_path
+
+    source = args.db or database_path()
+    try:
+        result = backup_database(source, args.file, force=args.force)
+    except BackupUsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except BackupFailed as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    rows = ", ".join(f"{table} {count}" for table, count in result.rows.items())
+    print(f"Backed up {source} to {result.target}: {result.size} bytes, integrity ok "
+          f"(rows: {rows}).")
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check settings, token, staff group, database and knowledge base; say what to fix."""
+    import asyncio
+
+    from bot.doctor import run_doctor
+
+    report = asyncio.run(run_doctor(args.kb))
+    print(report.text())
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="wegwijzer", description="Wegwijzer: waar moet ik zijn?")
@@ -173,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", default="127.0.0.1", help="webhook server address")
     run.add_argument("--port", type=int, default=8080, help="webhook server port")
     run.set_defaults(func=cmd_run)
+    backup = sub.add_parser("backup", help="copy the live database safely (SQLite backup API)")
+    backup.add_argument("file", type=Path, help="where to write the copy")
+    backup.add_argument("--db", type=Path, default=None,
+                        help="the live database (default: $WEGWIJZER_DB, else wegwijzer.db)")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    backup.set_defaults(func=cmd_backup)
+    with_kb(sub.add_parser("doctor", help="check the setup and say what to fix")).set_defaults(
+        func=cmd_doctor)
     return parser
 
 
