@@ -57,9 +57,12 @@ def connect_existing(path: Path) -> sqlite3.Connection:
 
 
 def integrity_problems(connection: sqlite3.Connection) -> list[str]:
-    """PRAGMA integrity_check; an empty list means "ok"."""
+    """PRAGMA integrity_check, one finding per line; an empty list means "ok"."""
     rows = [str(row[0]) for row in connection.execute("PRAGMA integrity_check")]
-    return [] if rows == ["ok"] else rows
+    if rows == ["ok"]:
+        return []
+    lines = (line.strip() for row in rows for line in row.splitlines())
+    return [line for line in lines if line and not line.startswith("***")]
 
 
 def backup_database(source: Path, target: Path, *, force: bool = False) -> BackupResult:
@@ -119,10 +122,11 @@ def _copy(source: Path, temp: Path) -> dict[str, int]:
             copy.execute("PRAGMA journal_mode=DELETE")
             problems = integrity_problems(copy)
             if problems:
-                shown = "; ".join(problems[:5])
+                more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
                 raise BackupFailed(
-                    f"The copy fails PRAGMA integrity_check ({shown}). The live database may "
-                    "be damaged: run 'wegwijzer doctor' and keep your last good backup.")
+                    f"The copy fails PRAGMA integrity_check: {'; '.join(problems[:3])}{more}. "
+                    "No backup was written. The live database itself may be damaged: run "
+                    "'wegwijzer doctor', and keep your last good backup.")
             tables = [str(row[0]) for row in copy.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                 "ORDER BY name")]
