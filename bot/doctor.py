@@ -216,8 +216,12 @@ async def check_database(path: Path) -> Check:
                      "make the bot's user its owner.")
     restore = "Fix: restore the last backup (docs/operations.md, 'Restore')."
     try:
-        with contextlib.closing(connect_existing(path)) as raw:
+        with contextlib.closing(connect_existing(path)) as raw:  # read-only questions first
             before = int(raw.execute("PRAGMA user_version").fetchone()[0])
+            problems = integrity_problems(raw)
+        if problems:
+            return Check(name, "fail", f"{path} fails PRAGMA integrity_check. {restore}",
+                         tuple(_capped(problems)))
         if before > len(MIGRATIONS):
             return Check(name, "fail", f"{path} has schema {before}, newer than this "
                          f"Wegwijzer knows ({len(MIGRATIONS)}). Fix: upgrade Wegwijzer, or "
@@ -225,13 +229,9 @@ async def check_database(path: Path) -> Check:
         async with Storage.open(path) as storage:  # migrates an older file, as a start would
             version = await storage.schema_version()
         with contextlib.closing(connect_existing(path)) as raw:
-            problems = integrity_problems(raw)
             journal = str(raw.execute("PRAGMA journal_mode").fetchone()[0])
     except sqlite3.DatabaseError as exc:
         return Check(name, "fail", f"SQLite cannot read {path} ({exc}). {restore}")
-    if problems:
-        return Check(name, "fail", f"{path} fails PRAGMA integrity_check. {restore}",
-                     tuple(problems[:MAX_NOTES]))
     if journal != "wal":
         return Check(name, "fail", f"{path} is in {journal} mode, not WAL: the file system "
                      "does not support SQLite's shared memory (a network share?). Fix: keep "
@@ -250,12 +250,16 @@ def check_kb(folder: Path) -> Check:
     problems = check_knowledge_base(folder)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
-    notes = [f"✗ {p}" for p in errors] + [f"! {p}" for p in warnings]
-    if len(notes) > MAX_NOTES:
-        notes = [*notes[:MAX_NOTES], f"… and {len(notes) - MAX_NOTES} more: run "
-                 f"'wegwijzer check --kb {folder}'"]
+    notes = _capped([f"✗ {p}" for p in errors] + [f"! {p}" for p in warnings])
     counts = f"{len(errors)} error(s), {len(warnings)} warning(s)"
     if errors:
         return Check("knowledge base", "fail", f"{folder}: {counts}; the bot does not start "
                      "with errors. Fix each one at its file and line.", tuple(notes))
     return Check("knowledge base", "pass", f"{folder}: {counts}", tuple(notes))
+
+
+def _capped(notes: list[str]) -> list[str]:
+    """At most MAX_NOTES lines, and how many more there are."""
+    if len(notes) <= MAX_NOTES:
+        return notes
+    return [*notes[:MAX_NOTES], f"… and {len(notes) - MAX_NOTES} more"]
