@@ -192,7 +192,8 @@ def _missing_rights(bot: Bot, member: object, *, forum: bool) -> str | None:
         missing.append("'Delete messages' (/vergeet deletes the resident's topic or card)")
     if not missing:
         return None
-    return f"the bot is an admin without {' and '.join(missing)}. Fix: {where}, turn them on."
+    them = "them" if len(missing) > 1 else "it"
+    return f"the bot is an admin without {' and '.join(missing)}. Fix: {where}, turn {them} on."
 
 
 # ---- database ----------------------------------------------------------------------------

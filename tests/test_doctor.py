@@ -111,7 +111,7 @@ async def test_a_forum_needs_the_right_to_manage_topics(
     assert line(out, "staff group") == (
         f"✗ staff group: “Meedenkers” ({STAFF}): the bot is an admin without 'Manage topics' "
         "(a topic per request). Fix: in the group: ⋯ → Manage group → Administrators → "
-        "@WegwijzerTestBot, turn them on.")
+        "@WegwijzerTestBot, turn it on.")
 
 
 async def test_an_unknown_staff_group_says_how_to_find_the_id(
