@@ -1,7 +1,7 @@
 """The matcher's fast paths rank exactly like the plain definition of its scoring.
 
-Each slot's credit is the best of its terms' credits (for a word of a lexicon group: 0.85 of
-the group's credit plus 0.15 of the word's own); a document's score is the weighted sum
+Each slot's credit is the best of its terms' credits (for a word of a lexicon group: 0.15 of
+the word's own credit plus 0.85 of the group's); a document's score is the weighted sum
 of its slot credits; the leaders are the CANDIDATES best allowed documents, equal scores in
 knowledge-base order. The plain versions below follow that text word for word, so any
 speed-up that changes a ranking shows up here.
@@ -42,16 +42,17 @@ def plain_credit(matcher: Matcher, slot: Slot) -> dict[int, float]:
     return credit
 
 
-def plain_shares(matcher: Matcher, slot: Slot) -> list[tuple[dict[int, float], float]]:
-    """A word of a lexicon group: 0.85 of the group's credit plus 0.15 of its own."""
+def plain_slot_credit(matcher: Matcher, slot: Slot) -> dict[int, float]:
+    """A word of a lexicon group: 0.15 of its own credit plus 0.85 of the group's."""
     own = plain_credit(matcher, slot)
     if not slot.synonyms:
-        return [(own, 1.0)]
+        return own
     group: dict[int, float] = {}
     for term in slot.synonyms:
         for index, weight in matcher._postings.get(term, {}).items():
             group[index] = max(group.get(index, 0.0), weight)
-    return [(own, 1.0 - 0.85), (group, 0.85)]
+    return {index: (1.0 - 0.85) * own.get(index, 0.0) + 0.85 * group.get(index, 0.0)
+            for index in {*own, *group}}
 
 
 def plain_leaders(matcher: Matcher, text: str, allowed: Allowed) -> list[tuple[int, float]]:
@@ -59,9 +60,8 @@ def plain_leaders(matcher: Matcher, text: str, allowed: Allowed) -> list[tuple[i
     scores: dict[int, float] = {}
     for slot in slots:
         weight = matcher._slot_weight(slot)
-        for credit, share in plain_shares(matcher, slot):
-            for index, value in credit.items():
-                scores[index] = scores.get(index, 0.0) + weight * share * value
+        for index, value in plain_slot_credit(matcher, slot).items():
+            scores[index] = scores.get(index, 0.0) + weight * value
     documents = matcher._documents
     kept = [i for i in scores if allowed is None or allowed(documents[i].kind, documents[i].id)]
     kept.sort(key=lambda i: (-scores[i], i))
@@ -70,13 +70,11 @@ def plain_leaders(matcher: Matcher, text: str, allowed: Allowed) -> list[tuple[i
 
 def fast_leaders(matcher: Matcher, text: str, allowed: Allowed) -> list[tuple[int, float]]:
     slots = matcher.analyzer.slots(text)
-    credits = [matcher._slot_credits(slot) for slot in slots]
-    for slot, shares in zip(slots, credits, strict=True):
-        assert [(dict(c), share) for c, share in shares] == plain_shares(matcher, slot), slot
+    credits = [matcher._credit(slot) for slot in slots]
+    for slot, credit in zip(slots, credits, strict=True):
+        assert dict(credit) == plain_slot_credit(matcher, slot), slot
     weights = [matcher._slot_weight(slot) for slot in slots]
-    scores = _weighted_sum([credit for shares in credits for credit, _ in shares],
-                           [weight * share for shares, weight in zip(credits, weights, strict=True)
-                            for _, share in shares], len(matcher._documents))
+    scores = _weighted_sum(credits, weights, len(matcher._documents))
     return [(i, scores[i]) for i in matcher._leaders(scores, allowed)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -134,7 +135,7 @@ class Analyzer:
         self.lexicon = lexicon
         self.protected: set[str] = set()  # acronyms in names (MEE, CAK) beat stop words
         self.vocabulary: set[str] = set()  # folded words seen in the knowledge base
-        self.frequency: dict[str, int] = {}  # how often the knowledge base uses each word
+        self.frequency: Counter[str] = Counter()  # how often the knowledge base uses each word
         self._stemmer = Stemmer.Stemmer("dutch")
         self._by_length: dict[tuple[str, int], list[str]] = {}
         self._stem_words: dict[str, str] = {}
@@ -144,17 +145,16 @@ class Analyzer:
         # compound splitting each word once keeps the index build fast.
         self._slot_cache: dict[str, Slot] = {}
         self._english_cache: dict[str, Slot] = {}
+        self._terms_cache: dict[str, list[tuple[str, float]]] = {}  # for indexing only
         # the terms the knowledge base's texts use, once indexed (None: not known yet)
         self.indexed: frozenset[str] | None = None
         self._phrase_starts = frozenset(phrase[0] for phrase in lexicon.phrases)
 
     def learn(self, texts: Iterable[str]) -> None:
         """Add the words of knowledge-base texts to the vocabulary used for typo repair."""
-        frequency = self.frequency
         for text in texts:
-            for word in tokens(text):
-                frequency[word] = frequency.get(word, 0) + 1
-        self.vocabulary.update(frequency)
+            self.frequency.update(tokens(text))
+        self.vocabulary.update(self.frequency)
 
     def protect_acronyms(self, names: Iterable[str]) -> None:
         """Keep capitalised names such as MEE or CJG even when they look like stop words."""
@@ -183,19 +183,25 @@ class Analyzer:
         self._corrections = {}
         self._slot_cache = {}  # compound splits depend on the parts just learned
         self._english_cache = {}
+        self._terms_cache = {}
 
     def slots(self, text: str, *, correct: bool = True) -> list[Slot]:
         """The meaningful units of `text`, with stop words removed."""
         found = tokens(text)
         if correct:
             found = self._joined(found)
-        canonical = [self._canonical(word, correct) for word in found]
+            canonical = [self._canonical(word, correct) for word in found]
+        else:  # knowledge-base text: only the listed misspellings are mended
+            spelling = self.lexicon.misspellings
+            canonical = [(spelling.get(word, word), False) for word in found]
         words = [word for word, _ in canonical]
+        changed = words != found  # a repair may make a phrase: check the repaired words too
         result: list[Slot] = []
         index = 0
         while index < len(words):
             # A phrase as the resident wrote it, or after spelling repair.
-            phrase = self._phrase_at(found, index) or self._phrase_at(words, index)
+            phrase = self._phrase_at(found, index) or (
+                self._phrase_at(words, index) if changed else ())
             if phrase and not self.lexicon.phrases[phrase]:
                 index += len(phrase)  # emphasis only ("ik ga dood van de zenuwen")
                 continue
@@ -290,12 +296,16 @@ class Analyzer:
     def terms(self, text: str) -> list[tuple[str, float]]:
         """Index terms of a knowledge-base text with their strength (1.0 exact, lower loose)."""
         found: list[tuple[str, float]] = []
+        cache = self._terms_cache
         for slot in self.slots(text, correct=False):
-            found += [(term, 1.0) for term in slot.exact]
-            found += [(term, 1.0) for term in slot.synonyms]
-            if slot.loose or slot.parts:  # most words have neither: skip the extra work
-                found += [(term, LOOSE_STRENGTH) for term in slot.loose]
-                found += [(term, PART_STRENGTH) for term in slot.parts]
+            # Without repairs the same word or phrase always gives the same slot.
+            terms = cache.get(slot.word)
+            if terms is None:
+                terms = cache[slot.word] = (
+                    [(term, 1.0) for term in (*slot.exact, *slot.synonyms)]
+                    + [(term, LOOSE_STRENGTH) for term in slot.loose]
+                    + [(term, PART_STRENGTH) for term in slot.parts])
+            found += terms
         return found
 
     def _phrase_at(self, words: list[str], index: int) -> tuple[str, ...]:

@@ -23,6 +23,8 @@ from bot.kb.loader import KnowledgeBase
 from bot.kb.models import Contact, FaqEntry, LocalText, Service
 
 Kind = Literal["service", "faq"]
+# A slot's terms (exact, loose, parts, synonyms): what its credit depends on.
+_CreditKey = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 # How strongly a word in each field says what a document is about.
 FIELD_WEIGHTS = {
@@ -54,6 +56,7 @@ LOOSE_FACTOR = 0.8  # a word that only shares its first letters with the questio
 GUESS_SHARE = 0.6  # a typo repair or a broader meaning is a guess: it counts for less
 SYNONYM_FACTOR = 0.85  # a word from the same lexicon group counts a bit less than the word itself
 PART_SHARE = 0.9  # all parts of a compound together count a little less than the whole word
+MAX_RECENT_ENTRIES = 200_000  # bound on remembered group-plus-own credits of other words
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,14 @@ class Matcher:
         self._documents = [self._document(entry) for entry in entries]
         # Per term: document index → credit (0..1). A one-term slot (most of them) uses this
         # mapping as it is, without copying it for every question.
+        self._contact_terms: dict[str, list[tuple[str, float]]] = {}
         self._postings = self._postings_of(entries)
+        # Group plus own credit per lexicon word: those the knowledge base uses, and a bounded
+        # memory of the others that questions used.
+        self._combined: dict[_CreditKey, dict[int, float]] = {}
+        self._recent: dict[_CreditKey, dict[int, float]] = {}
+        self._recent_size = 0
+        self._combine_known_words()
         self.analyzer.indexed = frozenset(self._postings)
         count = len(self._documents)
         self._idf = {
@@ -135,13 +145,8 @@ class Matcher:
             return SearchResult((), False)
         slot_weights = [self._slot_weight(slot) for slot in slots]
         total = min(sum(slot_weights), max(QUERY_WEIGHT_CAP, max(slot_weights)))
-        credits = [self._slot_credits(slot) for slot in slots]
-        scores = _weighted_sum(
-            [credit for shares in credits for credit, _ in shares],
-            [weight * share for shares, weight in zip(credits, slot_weights, strict=True)
-             for _, share in shares],
-            len(self._documents),
-        )
+        credits = [self._credit(slot) for slot in slots]
+        scores = _weighted_sum(credits, slot_weights, len(self._documents))
         # The title bonus is at most TITLE_BONUS of the total, so only the leaders can gain
         # from it; judging just them keeps large knowledge bases fast.
         leaders = self._leaders(scores, allowed)
@@ -163,8 +168,8 @@ class Matcher:
         ranked = [
             Match(self._documents[i].kind, self._documents[i].id,
                   round(min(1.0, final[i] / total), 4),
-                  tuple(slot.word for slot, shares in zip(slots, credits, strict=True)
-                        if any(i in credit for credit, _ in shares)))
+                  tuple(slot.word for slot, credit in zip(slots, credits, strict=True)
+                        if i in credit))
             for i in order[:MAX_RESULTS * 4]
         ]
         return _decide(ranked, floor)
@@ -185,19 +190,48 @@ class Matcher:
             return factor * min(sum(parts) / len(slot.parts), self._weight_cap)
         return factor * self._unknown_weight
 
-    def _slot_credits(self, slot: Slot) -> list[tuple[Mapping[int, float], float]]:
-        """Per document, how fully it covers this slot (0..1), as credits with their shares.
+    def _credit(self, slot: Slot) -> Mapping[int, float]:
+        """Per document, how fully it covers this slot (0..1). Read-only: may be shared.
 
         A word of a lexicon group is covered by every word of the group, and a little more
         by the word itself: SYNONYM_FACTOR of the group's credit plus the rest of its own.
-        Kept as two credits so that neither needs a copy. Read-only: may be shared.
         """
-        own = self._slot_credit(slot)
         if not slot.synonyms:
-            return [(own, 1.0)]
-        group: list[Mapping[int, float]] = [self._postings.get(term, {}) for term in slot.synonyms]
-        return [(own, 1.0 - SYNONYM_FACTOR),
-                (group[0] if len(group) == 1 else _highest(group), SYNONYM_FACTOR)]
+            return self._slot_credit(slot)
+        key = (slot.exact, slot.loose, slot.parts, slot.synonyms)
+        combined = self._combined.get(key) or self._recent.get(key)
+        if combined is None:
+            combined = self._combine(slot)
+            # Questions repeat the same topic words: keep their sums, within a bound.
+            if self._recent_size + len(combined) > MAX_RECENT_ENTRIES:
+                self._recent.clear()
+                self._recent_size = 0
+            self._recent[key] = combined
+            self._recent_size += len(combined)
+        return combined
+
+    def _combine(self, slot: Slot) -> dict[int, float]:
+        """The group's credit times SYNONYM_FACTOR plus the word's own credit for the rest."""
+        group: list[Mapping[int, float]] = [
+            self._postings.get(term, {}) for term in slot.synonyms]
+        merged = group[0] if len(group) == 1 else _highest(group)
+        combined = {index: SYNONYM_FACTOR * value for index, value in merged.items()}
+        for index, value in self._slot_credit(slot).items():
+            combined[index] = combined.get(index, 0.0) + (1.0 - SYNONYM_FACTOR) * value
+        return combined
+
+    def _combine_known_words(self) -> None:
+        """Sum group and own credits once for every lexicon word the knowledge base uses:
+        the words questions use most, so that a question needs one pass per word."""
+        concept_of = self.analyzer.lexicon.concept_of
+        for word in self.analyzer.frequency:
+            if word in concept_of:
+                slot = self.analyzer.slots(word, correct=False)
+                if len(slot) == 1 and slot[0].synonyms:
+                    found = slot[0]
+                    key = (found.exact, found.loose, found.parts, found.synonyms)
+                    if key not in self._combined:
+                        self._combined[key] = self._combine(found)
 
     def _slot_credit(self, slot: Slot) -> Mapping[int, float]:
         """Per document, how fully it covers the slot's own word (0..1). Read-only."""
@@ -254,10 +288,15 @@ class Matcher:
         texts = [(text, weight) for field_name, weight in FIELD_WEIGHTS.items()
                  for text in _field_texts(entry, field_name)]
         texts.append((entry.id.replace("-", " "), FIELD_WEIGHTS["keywords"]))
-        texts += [(words, CONTACT_WEIGHT) for words in self._contact_words(entry)]
         for text, weight in texts:
             for term, strength in self.analyzer.terms(text):
                 weights[term] = weights.get(term, 0.0) + weight * strength
+        for words in self._contact_words(entry):  # the same few texts for every service
+            terms = self._contact_terms.get(words)
+            if terms is None:
+                terms = self._contact_terms[words] = self.analyzer.terms(words)
+            for term, strength in terms:
+                weights[term] = weights.get(term, 0.0) + CONTACT_WEIGHT * strength
         return weights
 
     def _contact_words(self, entry: Service | FaqEntry) -> list[str]:
