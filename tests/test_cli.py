@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.kbtools import DEFAULT_KB, MINIMAL, ROOT
+from tests.kbtools import ACHTERHOEK_KB, DEFAULT_KB, MINIMAL, ROOT
 
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -112,8 +112,20 @@ def test_eval_reports_a_broken_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "case 1 needs a 'q:'" in capsys.readouterr().err
 
 
-def test_project_evaluation_file_meets_its_floors() -> None:
-    """Regression floor for the default knowledge base; the README keeps the exact figures."""
+def test_project_evaluation_file_passes_its_own_thresholds() -> None:
+    """CI bar for the default knowledge base: `wegwijzer eval` passes with the file's own
+    thresholds (top-1 at least 90%), and no crisis is missed. The README keeps the figures."""
+    from bot.evaluation import load_cases
+
+    _, thresholds = load_cases(DEFAULT_KB / "eval.yaml")
+    assert thresholds["top1"] >= 0.90 and thresholds["max_missed_crises"] == 0
+    result = run("eval", str(DEFAULT_KB / "eval.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "missed crises:    0 of" in result.stdout
+    assert result.stdout.rstrip().endswith("PASS")
+
+
+def test_project_evaluation_file_is_broad() -> None:
     from bot.engine.conversation import Engine
     from bot.evaluation import evaluate, load_cases
     from bot.kb.loader import load_knowledge_base
@@ -123,8 +135,19 @@ def test_project_evaluation_file_meets_its_floors() -> None:
     assert report.answerable >= 300 and report.unanswerable >= 50 and report.crises >= 40
     assert report.missed_crises == []
     assert len(report.false_crises) <= 2
-    assert report.top1_rate >= 0.74
-    assert report.top3_rate >= 0.82
+
+
+def test_held_out_evaluation_does_not_fall_back() -> None:
+    """examples/achterhoek/eval.yaml is never tuned on; this floor only stops regressions."""
+    from bot.engine.conversation import Engine
+    from bot.evaluation import evaluate, load_cases
+    from bot.kb.loader import load_knowledge_base
+
+    cases, thresholds = load_cases(ACHTERHOEK_KB / "eval.yaml")
+    report = evaluate(Engine(load_knowledge_base(ACHTERHOEK_KB)), cases, thresholds)
+    assert report.missed_crises == []
+    assert report.top1_rate >= 0.71
+    assert report.silent_rate >= 0.60
 
 
 def test_broken_knowledge_base_stops_chat_with_the_errors(tmp_path: Path) -> None:
