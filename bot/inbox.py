@@ -1,7 +1,10 @@
-"""Updates in: stored before Telegram hears they arrived, then handled once, in order per chat.
+"""Updates in: handled once, in order per chat, and confirmed to Telegram only afterwards.
 
 python-telegram-bot's own Updater confirms an update as soon as it is in memory; a crash then
-loses it. Here the offset only moves past updates that are safely in the database.
+loses it. Here the polling offset only moves past updates whose update_id is in the database,
+committed in the same transaction as their effects. Until then Telegram itself keeps them
+(for up to 24 hours), so a crash loses nothing: the next run fetches them again, and the
+database says which of them were already handled. The raw update is never written to disk.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
@@ -24,21 +27,20 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 
 
 class DurablePoller:
-    """Long-polls getUpdates; the next offset confirms only what `store_updates` committed."""
+    """Long-polls getUpdates; the next offset confirms only updates that were handled."""
 
     def __init__(
-        self, bot: Bot, storage: Storage, on_stored: Callable[[Sequence[Update]], None], *,
+        self, bot: Bot, handle: Callable[[Sequence[Update]], Awaitable[set[int]]], *,
         poll_timeout: int = 30, retry_base_seconds: float = 0.5,
     ) -> None:
         self._bot = bot
-        self._storage = storage
-        self._on_stored = on_stored
+        self._handle = handle
         self._poll_timeout = poll_timeout
         self._retry_base = retry_base_seconds
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start polling where the database says we stopped."""
+        """Start polling from the earliest update Telegram has not had confirmed."""
         self._task = asyncio.create_task(self._run(), name="durable-poller")
 
     async def stop(self) -> None:
@@ -50,8 +52,9 @@ class DurablePoller:
             self._task = None
 
     async def _run(self) -> None:
-        last = await self._storage.last_update_id()
-        offset = last + 1 if last is not None else None
+        # No offset at first: Telegram starts with the earliest unconfirmed update, which
+        # after a crash may lie before updates that were already handled (and are skipped).
+        offset: int | None = None
         failures = 0
         while True:
             try:
@@ -75,23 +78,23 @@ class DurablePoller:
                 continue
             if not updates:
                 continue
-            await self._storage.store_updates([(u.update_id, u.to_dict()) for u in updates])
-            newest = max(u.update_id for u in updates)
-            offset = max(offset or 0, newest + 1)
-            # Stored first; only now may they be handled (and the next poll confirm them).
-            self._on_stored(updates)
+            unfinished = await self._handle(updates)
+            # Confirm up to the first update still in hand (a stuck handler); it comes again.
+            ids = [u.update_id for u in updates]
+            offset = min(unfinished) if unfinished else max(ids) + 1
 
 
 class UpdateProcessor:
     """Feeds updates to the Application: chats side by side, each chat in order.
 
-    Fresh updates come straight from the poller (already parsed and stored); at start-up it
-    first takes what a previous run stored but did not finish.
+    Polled updates come from the poller, which waits for them (`handle_batch`); webhook
+    updates are stored first and submitted. At start-up it first takes what a previous run
+    stored but did not finish (webhook mode).
     """
 
     def __init__(
         self, application: Application, storage: Storage,  # type: ignore[type-arg]
-        *, grace_seconds: float = 5.0,
+        *, grace_seconds: float = 5.0, batch_timeout: float = 60.0,
     ) -> None:
         self._application = application
         self._storage = storage
@@ -99,14 +102,27 @@ class UpdateProcessor:
         self._queues: dict[object, deque[Update]] = {}
         self._workers: dict[object, asyncio.Task[None]] = {}
         self._stopping = False
+        self._batch_timeout = batch_timeout
+        self._done: dict[int, asyncio.Future[None]] = {}
 
     def submit(self, updates: Iterable[Update]) -> None:
-        """Queue stored updates; each chat gets one worker that keeps its order."""
+        """Queue updates; each chat gets one worker that keeps its order."""
         for update in updates:
             key = _chat_key(update)
             self._queues.setdefault(key, deque()).append(update)
             if key not in self._workers and not self._stopping:
                 self._workers[key] = asyncio.create_task(self._work(key), name="chat-updates")
+
+    async def handle_batch(self, updates: Sequence[Update]) -> set[int]:
+        """Handle a polled batch; returns the update ids not finished within the time limit."""
+        loop = asyncio.get_running_loop()
+        waiting = {u.update_id: loop.create_future() for u in updates}
+        self._done.update(waiting)
+        self.submit(updates)
+        await asyncio.wait(waiting.values(), timeout=self._batch_timeout)
+        for update_id in waiting:
+            self._done.pop(update_id, None)
+        return {update_id for update_id, done in waiting.items() if not done.done()}
 
     async def start(self) -> None:
         """Resume the updates a previous run stored but did not finish, oldest first."""
@@ -141,6 +157,9 @@ class UpdateProcessor:
                 # Handlers commit their effects with the update; this closes the ones that
                 # had none, or failed, so one bad update never blocks the chat behind it.
                 await self._storage.mark_handled(update.update_id)
+                done = self._done.pop(update.update_id, None)
+                if done is not None and not done.done():
+                    done.set_result(None)
         finally:
             self._workers.pop(key, None)
             if not queue:

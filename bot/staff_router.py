@@ -61,7 +61,7 @@ class StaffRouter:
 
     async def after_sent(self, item: OutboxItem, result: object) -> None:
         """Remember which staff messages belong to the request, so replies find it."""
-        message_id = getattr(result, "message_id", None)
+        message_id = result.get("message_id") if isinstance(result, dict) else None
         if item.request_id is None or not isinstance(message_id, int):
             return
         async with self._storage.write() as writer:

@@ -351,14 +351,14 @@ class Storage:
 
     async def commit_group_notice(self, update_id: int, outgoing: Outgoing) -> list[OutboxItem]:
         """Tell a group once: the notice, the group and the update in one transaction."""
-        async with self._transaction():
-            if not await self._close_update(update_id):
+        async with self.write() as writer:
+            if not await writer.close_update(update_id):
                 return []
             cursor = await self._db.execute(
                 "INSERT OR IGNORE INTO told_groups(chat_id) VALUES (?)", (outgoing.chat_id,))
             if cursor.rowcount != 1:
                 return []
-            return await _insert_outgoing(self._db, [outgoing])
+            return await writer.add_outgoing([outgoing])
 
     # ---- retention -----------------------------------------------------------------------
 
@@ -376,11 +376,16 @@ class Storage:
                 (now - UPDATE_MEMORY_SECONDS,),
             )
             cutoff = now - retention_days * 86400
+            # Closed requests after the retention period; open ones nobody touched for that
+            # long are abandoned and go too.
+            stale = ("(status = 'closed' AND closed_at < :cutoff) OR "
+                     "(status != 'closed' AND created_at < :cutoff "
+                     "AND COALESCE(claimed_at, created_at) < :cutoff)")
             await self._db.execute(
-                "DELETE FROM staff_messages WHERE request_id IN "
-                "(SELECT id FROM requests WHERE status = 'closed' AND closed_at < ?)", (cutoff,))
-            requests = await self._db.execute(
-                "DELETE FROM requests WHERE status = 'closed' AND closed_at < ?", (cutoff,))
+                f"DELETE FROM staff_messages WHERE request_id IN "
+                f"(SELECT id FROM requests WHERE {stale})", {"cutoff": cutoff})
+            requests = await self._db.execute(f"DELETE FROM requests WHERE {stale}",
+                                              {"cutoff": cutoff})
             counts = {"residents": residents.rowcount, "updates": updates.rowcount,
                       "requests": requests.rowcount}
         await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

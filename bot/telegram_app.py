@@ -128,7 +128,7 @@ class WegwijzerBot:
             # A webhook left by an earlier run would make getUpdates fail with a conflict.
             await application.bot.delete_webhook(drop_pending_updates=False)
             self._receiver = DurablePoller(
-                application.bot, self.storage, processor.submit,
+                application.bot, processor.handle_batch,
                 poll_timeout=self._poll_timeout, retry_base_seconds=self._retry_base)
         else:
             self._receiver = WebhookReceiver(

@@ -202,12 +202,11 @@ async def test_request_claim_relay_release_and_ending_with_a_rating(
         assert remark["text"].startswith("Dank je. Wil je nog iets zeggen?")
         assert back["text"].startswith("Dank je wel. Je praat nu weer met Wegwijzer")
         # Back with the bot: free text is answered by the bot again, not relayed.
-        staff_before = len(world.sent_messages(STAFF_CHAT))
         world.user_sends_text(ANS, "schulden")
         answer = await next_message(world, ANS, ans_seen + 6)
         assert answer["text"].startswith("📍 Schuldhulp")
         await settle()
-        assert len(world.sent_messages(STAFF_CHAT)) == staff_before
+        assert not any(m.get("text") == "schulden" for m in world.sent_messages(STAFF_CHAT))
     async with Storage.open(db) as storage:
         request = await storage.get_request(1)
     assert request is not None and request.status == "closed"

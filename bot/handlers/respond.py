@@ -49,9 +49,11 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
         await writer.save_state(chat.id, new_state.to_json())
         await writer.add_outgoing(outgoing)
     runtime.send(writer.items)
-    # BIO2-style line: action, object, result and actor; never what the resident wrote.
-    log.info("turn event=%s actor=%s effects=%s", type(event).__name__.lower(),
-             runtime.pseudonym(chat.id), ",".join(e.kind for e in turn.effects) or "-")
+    # BIO2-style line: action, object, result and actor; never what the resident wrote, nor
+    # what the engine made of it (a "crisis" next to a pseudonym is health data).
+    if log.isEnabledFor(logging.INFO):
+        log.info("turn event=%s actor=%s result=ok", type(event).__name__.lower(),
+                 runtime.pseudonym(chat.id))
 
 
 def _first_state(update: Update) -> State:
