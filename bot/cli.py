@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -179,6 +180,40 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Write the weekly report: text, CSV or a PNG chart."""
+    import asyncio
+    import datetime as dt
+
+    from bot.backup import database_path
+    from bot.stats.command import build_report
+
+    since = None
+    if args.since:
+        try:
+            since = dt.date.fromisoformat(args.since)
+        except ValueError:
+            print(f"--since needs a date like 2026-11-01, not {args.since!r}.", file=sys.stderr)
+            return EXIT_USAGE
+    db = args.db or database_path()
+    if not db.exists():
+        print(f"No database at {db}. Set WEGWIJZER_DB or use --db.", file=sys.stderr)
+        return EXIT_USAGE
+    kb = None
+    with contextlib.suppress(KnowledgeBaseError):  # without it: ids instead of names
+        kb = load_knowledge_base(args.kb)
+    report = asyncio.run(build_report(db, since=since, output_format=args.format, kb=kb))
+    if args.format == "png":
+        output = args.output or Path("wegwijzer-stats.png")
+        output.write_bytes(report)
+        print(f"Chart written to {output}.")
+    elif args.output:
+        args.output.write_bytes(report)
+    else:
+        sys.stdout.write(report.decode())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="wegwijzer", description="Wegwijzer: waar moet ik zijn?")
@@ -198,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("file", type=Path)
     evaluation.add_argument("--worst", type=int, default=15, help="how many misses to list")
     evaluation.set_defaults(func=cmd_eval)
+    stats = with_kb(sub.add_parser("stats", help="the weekly report (anonymous counts)"))
+    stats.add_argument("--since", metavar="DATE", help="from this date on (YYYY-MM-DD)")
+    stats.add_argument("--format", choices=("text", "csv", "png"), default="text")
+    stats.add_argument("--db", type=Path, default=None, help="the database (default WEGWIJZER_DB)")
+    stats.add_argument("--output", type=Path, default=None, help="file to write")
+    stats.set_defaults(func=cmd_stats)
     run = with_kb(sub.add_parser("run", help="run the Telegram bot"))
     run.add_argument("--webhook", metavar="URL", help="receive updates on this https URL")
     run.add_argument("--listen", default="127.0.0.1", help="webhook server address")

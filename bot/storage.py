@@ -7,6 +7,7 @@ keep two coroutines' transactions apart on a shared connection.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -21,6 +23,13 @@ import aiosqlite
 # recognise every repeat.
 UPDATE_MEMORY_SECONDS = 2 * 24 * 3600
 STATE_CACHE_SIZE = 10_000
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # weeks are counted in Dutch time
+
+
+def iso_week(timestamp: float) -> str:
+    """'2026-W48': the ISO week of a moment, in Dutch time."""
+    year, week, _ = dt.datetime.fromtimestamp(timestamp, AMSTERDAM).isocalendar()
+    return f"{year}-W{week:02d}"
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -84,6 +93,22 @@ MIGRATIONS: tuple[str, ...] = (
         request_id INTEGER NOT NULL REFERENCES requests(id) ON DELETE CASCADE
     );
     ALTER TABLE outbox ADD COLUMN request_id INTEGER;  -- staff messages: route by request
+    """,
+    # 3: anonymous weekly statistics: counts per ISO week, never a resident
+    """
+    CREATE TABLE weekly_counts (
+        week   TEXT NOT NULL,                  -- ISO week in Dutch time, e.g. 2026-W48
+        metric TEXT NOT NULL,                  -- conversations, topics, shown, crises, …
+        key    TEXT NOT NULL DEFAULT '',       -- e.g. the topic or "service:mee"
+        count  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (week, metric, key)
+    );
+    CREATE TABLE unanswered (                  -- scrubbed questions the bot did not understand
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        week       TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
     """,
 )
 
@@ -386,10 +411,25 @@ class Storage:
                 f"(SELECT id FROM requests WHERE {stale})", {"cutoff": cutoff})
             requests = await self._db.execute(f"DELETE FROM requests WHERE {stale}",
                                               {"cutoff": cutoff})
+            unanswered = await self._db.execute(
+                "DELETE FROM unanswered WHERE created_at < ?", (cutoff,))
             counts = {"residents": residents.rowcount, "updates": updates.rowcount,
-                      "requests": requests.rowcount}
+                      "requests": requests.rowcount, "unanswered": unanswered.rowcount}
         await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return counts
+
+    async def weekly_counts(self, *, since_week: str = "") -> list[tuple[str, str, str, int]]:
+        """(week, metric, key, count) rows from a week on, oldest first."""
+        rows = await self._db.execute_fetchall(
+            "SELECT week, metric, key, count FROM weekly_counts WHERE week >= ? "
+            "ORDER BY week, metric, key", (since_week,))
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+    async def unanswered_texts(self, *, since_week: str = "") -> list[tuple[str, str]]:
+        """(week, scrubbed text) of the questions the bot did not understand."""
+        rows = await self._db.execute_fetchall(
+            "SELECT week, text FROM unanswered WHERE week >= ? ORDER BY id", (since_week,))
+        return [(str(r[0]), str(r[1])) for r in rows]
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the database file and empty it, so erased rows are gone."""
@@ -557,6 +597,20 @@ class Writer:
             "UPDATE requests SET status = 'closed', closed_at = ?, remind_at = NULL "
             "WHERE id = ? AND status != 'closed'", (time.time(), request_id))
         return cursor.rowcount == 1
+
+    async def count(self, metric: str, key: str = "", amount: int = 1) -> None:
+        """Add to this week's anonymous counter."""
+        await self._db.execute(
+            "INSERT INTO weekly_counts(week, metric, key, count) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(week, metric, key) DO UPDATE SET count = count + excluded.count",
+            (iso_week(time.time()), metric, key, amount))
+
+    async def add_unanswered(self, text: str) -> None:
+        """Keep one scrubbed question the bot did not understand."""
+        now = time.time()
+        await self._db.execute(
+            "INSERT INTO unanswered(week, text, created_at) VALUES (?, ?, ?)",
+            (iso_week(now), text, now))
 
     async def link_staff_message(self, message_id: int, request_id: int) -> None:
         """Remember that a staff-group message belongs to a request (for replies)."""

@@ -21,6 +21,7 @@ from bot.inbox import DurablePoller, UpdateProcessor
 from bot.reminders import Reminders
 from bot.sender import ChatPacer, OutboxSender
 from bot.staff_router import StaffRouter
+from bot.stats.counting import UnansweredKeeper
 from bot.storage import Storage
 from bot.webhook import WebhookConfig, WebhookReceiver
 
@@ -79,6 +80,7 @@ class WegwijzerBot:
         self._receiver: DurablePoller | WebhookReceiver | None = None
         self._purger: asyncio.Task[None] | None = None
         self._reminders: Reminders | None = None
+        self._keeper: UnansweredKeeper | None = None
         self._reminder_interval = reminder_interval
 
     @property
@@ -115,7 +117,9 @@ class WegwijzerBot:
         self.sender = sender
         if router is not None:
             router.submit = sender.submit
-        runtime = Runtime(settings, self.engine, self.storage, sender.submit)
+        self._keeper = UnansweredKeeper(self.storage)
+        runtime = Runtime(settings, self.engine, self.storage, sender.submit,
+                          keep_unanswered=self._keeper.keep)
         application.bot_data[RUNTIME_KEY] = runtime
         handlers.register(application)
         await application.start()
@@ -152,6 +156,8 @@ class WegwijzerBot:
         for part in (self._receiver, self._processor, self.sender):
             if part is not None:
                 await part.stop()
+        if self._keeper is not None:
+            await self._keeper.wait()
         if self.application is not None:
             if self.application.running:
                 await self.application.stop()

@@ -66,9 +66,10 @@ async def test_purge_deletes_idle_residents_and_old_update_ids(tmp_path: Path) -
         await storage.commit_turn(2, chat_id=11, state="{}")
         later = time.time() + 31 * 86400
         counts = await storage.purge(retention_days=30, now=later)
-        assert counts == {"residents": 2, "updates": 1, "requests": 0}  # newest update id stays
+        # The newest update id stays, so polling resumes after it.
+        assert counts == {"residents": 2, "updates": 1, "requests": 0, "unanswered": 0}
         assert await storage.load_state(10) is None
         # The offset survives the purge, so old updates are not fetched again.
         assert await storage.last_update_id() == 2
         kept = await storage.purge(retention_days=30)
-        assert kept == {"residents": 0, "updates": 0, "requests": 0}
+        assert kept == {"residents": 0, "updates": 0, "requests": 0, "unanswered": 0}

@@ -7,11 +7,12 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.engine.conversation import Choice, Event, State
+from bot.engine.conversation import Choice, Event, Start, State
 from bot.handlers.handoff import apply_handoff
 from bot.handlers.runtime import runtime_of
 from bot.handoff.dialog import YES
 from bot.render import messages_for
+from bot.stats.counting import count_turn
 from bot.storage import Outgoing
 
 log = logging.getLogger("wegwijzer.turn")
@@ -46,9 +47,14 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
             return
         if any(effect.kind in HANDOFF_EFFECTS for effect in turn.effects):
             new_state = await apply_handoff(writer, runtime, update, state, turn, outgoing)
+        await count_turn(writer, new_conversation=saved is None or isinstance(event, Start),
+                         turn=turn)
         await writer.save_state(chat.id, new_state.to_json())
         await writer.add_outgoing(outgoing)
     runtime.send(writer.items)
+    for effect in turn.effects:
+        if effect.kind == "not_understood":
+            runtime.keep_unanswered(effect.detail)  # scrubbed first, never linked to anyone
     # BIO2-style line: action, object, result and actor; never what the resident wrote, nor
     # what the engine made of it (a "crisis" next to a pseudonym is health data).
     if log.isEnabledFor(logging.INFO):

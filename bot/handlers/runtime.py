@@ -24,6 +24,7 @@ class Runtime:
     engine: Engine
     storage: Storage
     send: Callable[[Iterable[OutboxItem]], None]  # hands committed rows to the sender
+    keep_unanswered: Callable[[str], None] = lambda text: None  # scrub, then store
 
     def staff_chat_id(self) -> int:
         """The meedenkers' group; only called when the handoff is enabled."""

@@ -16,6 +16,7 @@ from bot.handlers.runtime import Runtime, runtime_of
 from bot.handoff.dialog import HandoffEngine
 from bot.handoff.staff import CLAIM, RELEASE, queue_overview
 from bot.render import messages_for
+from bot.stats.counting import count_claim
 from bot.storage import Outgoing, Request, Writer
 
 log = logging.getLogger("wegwijzer.staff")
@@ -59,6 +60,7 @@ async def _claim(writer: Writer, runtime: Runtime, request: Request, user_id: in
     if not await writer.claim(request.id, user_id, name):
         return f"#{request.id} is al opgepakt door {request.claimed_name}."
     claimed = await writer.request(request.id) or request
+    await count_claim(writer, (claimed.claimed_at or time.time()) - claimed.created_at)
     await _tell_resident(writer, runtime, claimed, "handoff_claimed", name=name)
     await writer.add_outgoing([staff_note(runtime, claimed, f"🙋 {name} pakt #{request.id} op."),
                                card_refresh(runtime, claimed)])

@@ -1,0 +1,1 @@
+"""Anonymous weekly statistics for the gemeente: counts, never people. No Telegram."""

@@ -1,0 +1,76 @@
+"""What is counted, per ISO week: the same transaction as the turn, so nothing counts twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.engine.conversation import Turn
+from bot.stats.scrub import Scrubber
+from bot.storage import Storage, Writer
+
+log = logging.getLogger(__name__)
+
+# Effect kind → the metric it counts; the effect's detail is the key where it says anything
+# about the service, never about the person.
+METRICS = {
+    "topic": "topics",
+    "shown": "shown",
+    "not_understood": "not_understood",
+    "crisis": "crises",
+    "open_request": "handoffs",
+    "rating": "ratings",
+}
+KEYED = frozenset({"topics", "shown", "ratings"})
+CLAIM_BUCKETS = ((5, "0-5 min"), (15, "5-15 min"), (60, "15-60 min"))
+
+
+async def count_turn(writer: Writer, *, new_conversation: bool, turn: Turn) -> None:
+    """Count one resident turn."""
+    if new_conversation:
+        await writer.count("conversations")
+    for effect in turn.effects:
+        metric = METRICS.get(effect.kind)
+        if metric is not None:
+            await writer.count(metric, effect.detail if metric in KEYED else "")
+
+
+async def count_claim(writer: Writer, waited_seconds: float) -> None:
+    """How long a request waited before a meedenker took it."""
+    minutes = waited_seconds / 60
+    bucket = next((name for limit, name in CLAIM_BUCKETS if minutes < limit), "60+ min")
+    await writer.count("claim_time", bucket)
+    await writer.count("claim_minutes_total", amount=round(minutes))
+    await writer.count("claims")
+
+
+class UnansweredKeeper:
+    """Scrubs unanswered questions in a worker thread, then stores them without a link.
+
+    The raw text lives only in memory until scrubbed; if the bot stops first, that sample is
+    simply not kept.
+    """
+
+    def __init__(self, storage: Storage, scrubber: Scrubber | None = None) -> None:
+        self._storage = storage
+        self._scrubber = scrubber or Scrubber()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def keep(self, text: str) -> None:
+        """Schedule one question; returns at once."""
+        task = asyncio.create_task(self._keep(text), name="keep-unanswered")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait(self) -> None:
+        """Let scrubbing in progress finish (tests, shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _keep(self, text: str) -> None:
+        try:
+            scrubbed = await asyncio.to_thread(self._scrubber.scrub, text[:500])
+            async with self._storage.write() as writer:
+                await writer.add_unanswered(scrubbed)
+        except Exception:
+            log.exception("keeping an unanswered question failed")

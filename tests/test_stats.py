@@ -1,0 +1,120 @@
+"""Anonymous weekly statistics: filled by scripted conversations, scrubbed, reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from botapi_double import BotApiDouble
+from telegram_harness import STAFF_CHAT, running_bot, settle
+from test_handoff import ANS, KEES, PIET, ask_for_meedenker, handoff_engine, staff_card
+
+from bot.stats.command import build_report
+from bot.stats.scrub import Scrubber
+from bot.storage import Storage, iso_week
+
+PLANTED = (
+    "Ik ben Johannes van der Berg, BSN 123456782, bel me op 06-12345678 of "
+    "+31 475 538 888, mail j.vanderberg@ziggo.nl, ik woon op de Kerkstraat 12, "
+    "6074 AB Melick. Mijn dochter Annemarie Jansen weet ervan. Rekening NL91ABNA0417164300."
+)
+SECRETS = ("Johannes", "van der Berg", "123456782", "06-12345678", "538 888", "ziggo",
+           "Kerkstraat", "6074", "Annemarie", "Jansen", "NL91ABNA0417164300", "0417164300")
+
+
+def test_scrubbing_leaves_no_names_numbers_bsn_or_addresses() -> None:
+    scrubbed = Scrubber().scrub(PLANTED)
+    for secret in SECRETS:
+        assert secret not in scrubbed, (secret, scrubbed)
+    assert "[PERSOON-1]" in scrubbed and "[TELEFOON]" in scrubbed and "[EMAIL]" in scrubbed
+
+
+async def test_scripted_conversations_are_counted_per_week_without_people(
+    botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    botapi.add_private_chat(ANS, "Ans")
+    botapi.add_private_chat(KEES, "Kees")
+    botapi.add_group(STAFF_CHAT, "Meedenkers", forum=True, members=[PIET])
+    botapi.users[PIET]["first_name"] = "Piet"
+    db = tmp_path / "bot.db"
+    async with running_bot(botapi, db, handoff_engine()) as bot:
+        botapi.user_sends_text(KEES, "ik heb schulden")
+        botapi.user_sends_text(KEES, f"hoe laat vertrekt de trein? {PLANTED}")
+        botapi.user_sends_text(KEES, "ik wil er niet meer zijn")
+        await botapi.wait_for_messages(KEES, 3)
+        await ask_for_meedenker(botapi, ANS)
+        await botapi.wait_for_messages(STAFF_CHAT, 1)
+        botapi.user_presses_button(PIET, staff_card(botapi, 1), "q:claim:1")
+        await botapi.wait_for_messages(ANS, 5)
+        botapi.user_sends_text(PIET, "/klaar", chat_id=STAFF_CHAT,
+                               message_thread_id=staff_card(botapi, 1)["message_thread_id"])
+        rating = (await botapi.wait_for_messages(ANS, 6))[5]
+        botapi.user_presses_button(ANS, rating, "k:r:5")
+        await botapi.wait_for_messages(ANS, 7)
+        await settle()
+        assert bot._keeper is not None
+        await bot._keeper.wait()
+    week = iso_week(dt.datetime.now(dt.UTC).timestamp())
+    async with Storage.open(db) as storage:
+        rows = {(m, k): c for w, m, k, c in await storage.weekly_counts() if w == week}
+        unanswered = await storage.unanswered_texts()
+    assert rows[("conversations", "")] == 2  # Kees's first message and Ans's /start
+    assert rows[("shown", "service:schuldhulp")] == 1
+    assert rows[("not_understood", "")] == 1 and rows[("crises", "")] == 1
+    assert rows[("handoffs", "")] == 1 and rows[("claims", "")] == 1
+    assert rows[("claim_time", "0-5 min")] == 1 and rows[("ratings", "5")] == 1
+    # No chat ids, names or texts in the counters; the one kept question is scrubbed.
+    assert all(str(ANS) not in k and str(KEES) not in k for _, k in rows)
+    ((kept_week, text),) = unanswered
+    assert kept_week == week and text.startswith("hoe laat vertrekt de trein?")
+    for secret in SECRETS:
+        assert secret not in text
+
+
+@pytest.fixture
+async def filled_db(tmp_path: Path) -> Path:
+    """A database with two weeks of counts."""
+    db = tmp_path / "stats.db"
+    async with Storage.open(db) as storage, storage.write() as writer:
+        for metric, key, amount in (("conversations", "", 12), ("handoffs", "", 3),
+                                    ("not_understood", "", 2), ("crises", "", 1),
+                                    ("shown", "service:schuldhulp", 4), ("topics", "geld", 5),
+                                    ("claims", "", 3), ("claim_minutes_total", "", 24),
+                                    ("ratings", "4", 2), ("ratings", "5", 1)):
+            await writer.count(metric, key, amount)
+        await writer.add_unanswered("hoe laat vertrekt de trein naar [LOCATIE-1]")
+    return db
+
+
+async def test_report_as_text_csv_and_png(filled_db: Path) -> None:
+    text = (await build_report(filled_db, since=None, output_format="text", kb=None)).decode()
+    assert "Gesprekken: 12" in text and "Doorgezet naar een meedenker: 3" in text
+    assert "Gemiddelde wachttijd tot een meedenker: 8 min (3 keer)" in text
+    assert "Gemiddeld cijfer: 4.3 van 5 (3 beoordelingen)" in text
+    assert "Meest getoonde hulp: service:schuldhulp (4)" in text
+    assert "hoe laat vertrekt de trein naar [LOCATIE-1]" in text
+    csv_text = (await build_report(filled_db, since=None, output_format="csv", kb=None)).decode()
+    assert csv_text.splitlines()[0] == "week,metric,key,count"
+    assert any(line.endswith(",conversations,,12") for line in csv_text.splitlines())
+    png = await build_report(filled_db, since=None, output_format="png", kb=None)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    later = dt.date.today() + dt.timedelta(days=14)
+    empty = await build_report(filled_db, since=later, output_format="text", kb=None)
+    assert empty.decode().startswith("Nog geen gegevens")
+
+
+def test_stats_command_writes_the_report(filled_db: Path, tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", "stats", "--db", str(filled_db),
+                               *args], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+    text = run()
+    assert text.returncode == 0 and "Gesprekken: 12" in text.stdout
+    chart = run("--format", "png", "--output", str(tmp_path / "week.png"))
+    assert chart.returncode == 0
+    assert (tmp_path / "week.png").read_bytes()[:4] == b"\x89PNG"
+    bad = run("--since", "gisteren")
+    assert bad.returncode == 2 and "--since needs a date" in bad.stderr
