@@ -147,7 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # With a staff group the bot hands residents to meedenkers; without, it gives the phone.
     kind = HandoffEngine if settings.staff_chat_id is not None else Engine
     engine = kind(_load(args.kb))
-    return asyncio.run(run_until_stopped(settings, engine, webhook=webhook))
+    return asyncio.run(run_until_stopped(settings, engine, webhook=webhook, kb_path=args.kb))
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

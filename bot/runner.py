@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 
 from telegram.error import InvalidToken, NetworkError
 
@@ -19,14 +20,24 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 async def run_until_stopped(
-    settings: Settings, engine: Engine, *, webhook: WebhookConfig | None = None
+    settings: Settings, engine: Engine, *, webhook: WebhookConfig | None = None,
+    kb_path: Path | None = None,
 ) -> int:
     """Run until a stop signal; returns the process exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    bot = WegwijzerBot(settings, engine, webhook=webhook)
+    bot = WegwijzerBot(settings, engine, webhook=webhook, kb_path=kb_path)
+    reloads: set[asyncio.Task[object]] = set()
+
+    def reload_on_hangup() -> None:
+        # SIGHUP (systemctl reload): load the knowledge base again; errors keep the old one.
+        task: asyncio.Task[object] = asyncio.ensure_future(bot.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload_on_hangup)
     try:
         await bot.start()
     except InvalidToken:

@@ -7,6 +7,7 @@ keep two coroutines' transactions apart on a shared connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import time
@@ -431,6 +432,18 @@ class Storage:
             "SELECT week, text FROM unanswered WHERE week >= ? ORDER BY id", (since_week,))
         return [(str(r[0]), str(r[1])) for r in rows]
 
+    async def get_meta(self, key: str) -> str | None:
+        """A small named value the bot keeps between runs."""
+        row = await self._fetch_one("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(row[0]) if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Store a small named value."""
+        async with self._write_lock:  # one autocommitted statement
+            await self._db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
     async def checkpoint(self) -> None:
         """Fold the WAL into the database file and empty it, so erased rows are gone."""
         async with self._write_lock:
@@ -690,6 +703,10 @@ class _Transaction:
         try:
             await self._db.execute("BEGIN IMMEDIATE")
         except BaseException:
+            # Cancelled while waiting: the BEGIN still runs in aiosqlite's thread, so end it
+            # (the thread runs operations in order) before another transaction may start.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._db.execute("ROLLBACK"))
             self._lock.release()
             raise
 
@@ -698,7 +715,9 @@ class _Transaction:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self._db.execute("ROLLBACK" if kind else "COMMIT")
+            # Shielded: a cancelled COMMIT or ROLLBACK still runs in aiosqlite's thread, and
+            # the lock must not be free before it has.
+            await asyncio.shield(self._db.execute("ROLLBACK" if kind else "COMMIT"))
         finally:
             self._lock.release()
 

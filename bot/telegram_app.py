@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from types import TracebackType
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats
@@ -18,12 +19,14 @@ from bot.engine.conversation import Engine
 from bot.handlers.runtime import RUNTIME_KEY, Runtime
 from bot.handoff.dialog import HandoffEngine
 from bot.inbox import DurablePoller, UpdateProcessor
+from bot.kb.loader import KnowledgeBaseError, Problem, load_knowledge_base
 from bot.reminders import Reminders
 from bot.sender import ChatPacer, OutboxSender
 from bot.staff_router import StaffRouter
 from bot.stats.counting import UnansweredKeeper
 from bot.storage import Storage
 from bot.webhook import WebhookConfig, WebhookReceiver
+from bot.weekly_report import WeeklyReport
 
 log = logging.getLogger("wegwijzer")
 
@@ -67,6 +70,7 @@ class WegwijzerBot:
         poll_timeout: int = 30,
         retry_base_seconds: float = 0.5,
         reminder_interval: float = 15.0,
+        kb_path: Path | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -82,6 +86,9 @@ class WegwijzerBot:
         self._reminders: Reminders | None = None
         self._keeper: UnansweredKeeper | None = None
         self._reminder_interval = reminder_interval
+        self.kb_path = kb_path
+        self._runtime: Runtime | None = None
+        self._weekly: WeeklyReport | None = None
 
     @property
     def webhook_port(self) -> int:
@@ -119,7 +126,8 @@ class WegwijzerBot:
             router.submit = sender.submit
         self._keeper = UnansweredKeeper(self.storage)
         runtime = Runtime(settings, self.engine, self.storage, sender.submit,
-                          keep_unanswered=self._keeper.keep)
+                          keep_unanswered=self._keeper.keep, reload=self.reload)
+        self._runtime = runtime
         application.bot_data[RUNTIME_KEY] = runtime
         handlers.register(application)
         await application.start()
@@ -143,6 +151,8 @@ class WegwijzerBot:
         if isinstance(self.engine, HandoffEngine) and settings.staff_chat_id is not None:
             self._reminders = Reminders(runtime, interval=self._reminder_interval)
             await self._reminders.start()
+            self._weekly = WeeklyReport(runtime, application.bot)
+            await self._weekly.start()
         log.info("bot started mode=%s", "webhook" if self.webhook else "polling")
 
     async def stop(self) -> None:
@@ -153,6 +163,8 @@ class WegwijzerBot:
                 await self._purger
         if self._reminders is not None:
             await self._reminders.stop()
+        if self._weekly is not None:
+            await self._weekly.stop()
         for part in (self._receiver, self._processor, self.sender):
             if part is not None:
                 await part.stop()
@@ -165,6 +177,24 @@ class WegwijzerBot:
         if self.storage is not None:
             await self.storage.close()
         log.info("bot stopped")
+
+    async def reload(self) -> list[Problem]:
+        """Load the knowledge base again; a broken one is refused and the old one stays."""
+        if self.kb_path is None:
+            return [Problem("-", 0, "this bot was started without a knowledge-base folder")]
+        try:
+            kb = await asyncio.to_thread(load_knowledge_base, self.kb_path)
+            engine = await asyncio.to_thread(self.engine.with_knowledge, kb)
+        except KnowledgeBaseError as exc:
+            log.warning("reload refused errors=%d", sum(p.severity == "error"
+                                                        for p in exc.problems))
+            return list(exc.problems)
+        # One assignment: every handler reads runtime.engine afresh for each update.
+        self.engine = engine
+        if self._runtime is not None:
+            self._runtime.engine = engine
+        log.info("reload done services=%d faq=%d", len(kb.services), len(kb.faq))
+        return []
 
     async def _staff_router(self, application: Application) -> StaffRouter | None:  # type: ignore[type-arg]
         """The staff group's router, in topic mode when the group has forum topics."""

@@ -42,12 +42,12 @@ def make_engine(folder: Path = MINIMAL) -> Engine:
 @asynccontextmanager
 async def running_bot(
     api: BotApiDouble, db_path: Path, engine: Engine | None = None, *,
-    webhook: WebhookConfig | None = None, **settings: Any,
+    webhook: WebhookConfig | None = None, kb_path: Path | None = None, **settings: Any,
 ) -> AsyncIterator[WegwijzerBot]:
     """A started bot; stopped (cleanly) on exit."""
     bot = WegwijzerBot(make_settings(api, db_path, **settings), engine or make_engine(),
                        webhook=webhook, poll_timeout=1, retry_base_seconds=0.05,
-                       reminder_interval=0.2)
+                       reminder_interval=0.2, kb_path=kb_path)
     await bot.start()
     try:
         yield bot

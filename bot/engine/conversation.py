@@ -224,6 +224,10 @@ class Engine:
         self._intents = _Intents.builtin()
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
+    def with_knowledge(self, kb: KnowledgeBase) -> Engine:
+        """The same kind of engine, with the same clock, on another knowledge base."""
+        return type(self)(kb, clock=self._clock)
+
     def now(self) -> dt.datetime:
         """The engine's clock (fixed in tests)."""
         return self._clock()

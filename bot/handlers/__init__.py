@@ -14,6 +14,7 @@ from bot.handlers import (
     membership,
     my_data,
     staff,
+    staff_admin,
     start,
     text,
 )
@@ -26,7 +27,7 @@ STAFF_GROUP = -1  # runs before the others; staff handlers ignore everything but
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add every feature's handlers and the one error handler."""
-    application.add_handlers(staff.handlers, group=STAFF_GROUP)
+    application.add_handlers([*staff_admin.handlers, *staff.handlers], group=STAFF_GROUP)
     for feature in FEATURES:
         application.add_handlers(feature.handlers)
     application.add_error_handler(errors.on_error)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.engine.conversation import Engine
+from bot.kb.loader import Problem
 from bot.storage import OutboxItem, Storage
 
 RUNTIME_KEY = "wegwijzer_runtime"
@@ -25,6 +26,8 @@ class Runtime:
     storage: Storage
     send: Callable[[Iterable[OutboxItem]], None]  # hands committed rows to the sender
     keep_unanswered: Callable[[str], None] = lambda text: None  # scrub, then store
+    # Loads the knowledge base again; returns the problems (the old one stays on errors).
+    reload: Callable[[], Awaitable[list[Problem]]] | None = None
 
     def staff_chat_id(self) -> int:
         """The meedenkers' group; only called when the handoff is enabled."""
