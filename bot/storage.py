@@ -25,6 +25,10 @@ import aiosqlite
 UPDATE_MEMORY_SECONDS = 2 * 24 * 3600
 STATE_CACHE_SIZE = 10_000
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # weeks are counted in Dutch time
+# Closed requests after the retention period; open ones nobody touched for that long are
+# abandoned and go too.
+STALE_REQUEST = ("(status = 'closed' AND closed_at < :cutoff) OR "
+                 "(status != 'closed' AND COALESCE(claimed_at, created_at) < :cutoff)")
 
 
 def iso_week(timestamp: float) -> str:
@@ -402,11 +406,7 @@ class Storage:
                 (now - UPDATE_MEMORY_SECONDS,),
             )
             cutoff = now - retention_days * 86400
-            # Closed requests after the retention period; open ones nobody touched for that
-            # long are abandoned and go too.
-            stale = ("(status = 'closed' AND closed_at < :cutoff) OR "
-                     "(status != 'closed' AND created_at < :cutoff "
-                     "AND COALESCE(claimed_at, created_at) < :cutoff)")
+            stale = STALE_REQUEST
             await self._db.execute(
                 f"DELETE FROM staff_messages WHERE request_id IN "
                 f"(SELECT id FROM requests WHERE {stale})", {"cutoff": cutoff})
@@ -418,6 +418,20 @@ class Storage:
                       "requests": requests.rowcount, "unanswered": unanswered.rowcount}
         await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return counts
+
+    async def stale_staff_places(
+        self, *, retention_days: int, now: float | None = None
+    ) -> tuple[list[int], list[int]]:
+        """Topics and staff-group messages of the requests the next purge deletes."""
+        cutoff = (time.time() if now is None else now) - retention_days * 86400
+        topics = await self._db.execute_fetchall(
+            f"SELECT thread_id FROM requests WHERE ({STALE_REQUEST}) AND thread_id IS NOT NULL",
+            {"cutoff": cutoff})
+        messages = await self._db.execute_fetchall(
+            "SELECT message_id FROM staff_messages WHERE request_id IN "
+            f"(SELECT id FROM requests WHERE ({STALE_REQUEST}) AND thread_id IS NULL)",
+            {"cutoff": cutoff})
+        return [int(r[0]) for r in topics], [int(r[0]) for r in messages]
 
     async def weekly_counts(self, *, since_week: str = "") -> list[tuple[str, str, str, int]]:
         """(week, metric, key, count) rows from a week on, oldest first."""
@@ -643,6 +657,13 @@ class Writer:
             f"{_SELECT_REQUEST} WHERE status = 'waiting' AND remind_at <= ? ORDER BY id",
             (now,))
         return [_request(row) for row in rows]
+
+    async def staff_messages_of(self, chat_id: int) -> list[int]:
+        """The staff-group messages (cards, copies) of a resident's requests."""
+        rows = await self._db.execute_fetchall(
+            "SELECT message_id FROM staff_messages WHERE request_id IN "
+            "(SELECT id FROM requests WHERE chat_id = ?)", (chat_id,))
+        return [int(r[0]) for r in rows]
 
     async def forget_resident(self, chat_id: int) -> list[Request]:
         """Erase everything about a resident; returns their requests as they were."""

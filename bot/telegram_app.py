@@ -224,15 +224,30 @@ class WegwijzerBot:
             log.warning("setMyCommands failed error=%s", type(exc).__name__)
 
     async def _purge_regularly(self) -> None:
-        days = self.engine.kb.gemeente.privacy.retention_days
         while True:
+            days = self.engine.kb.gemeente.privacy.retention_days
             try:
+                await self._clear_staff_group(days)
                 counts = await self._store().purge(retention_days=days)
                 log.info("retention purge residents=%d updates=%d requests=%d",
                          counts["residents"], counts["updates"], counts["requests"])
             except Exception:
                 log.exception("retention purge failed")
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+    async def _clear_staff_group(self, retention_days: int) -> None:
+        """Topics and cards of requests about to be purged leave the staff group too."""
+        staff = self.settings.staff_chat_id
+        if staff is None:
+            return
+        topics, messages = await self._store().stale_staff_places(retention_days=retention_days)
+        bot = self._app().bot
+        for thread_id in topics:
+            with contextlib.suppress(TelegramError):  # already gone, or no right: best effort
+                await bot.delete_forum_topic(staff, thread_id)
+        for message_id in messages:
+            with contextlib.suppress(TelegramError):
+                await bot.delete_message(staff, message_id)
 
     def _app(self) -> Application:  # type: ignore[type-arg]
         assert self.application is not None, "start() first"

@@ -316,6 +316,8 @@ async def test_vergeet_erases_everything_and_mijngegevens_shows_it(
         await ask_for_meedenker(world, ANS, message="Mijn huur is te hoog.")
         await world.wait_for_messages(STAFF_CHAT, 1)
         card = staff_card(world, 1)
+        world.user_sends_text(ANS, "Het gaat om 3 maanden.")
+        copy = (await world.wait_for_messages(STAFF_CHAT, 2))[1]
         world.user_sends_text(ANS, "/mijngegevens")
         shown = await next_message(world, ANS, 6)
         world.user_sends_text(ANS, "/vergeet")
@@ -323,7 +325,9 @@ async def test_vergeet_erases_everything_and_mijngegevens_shows_it(
         world.user_presses_button(ANS, confirm, "v:yes")
         done = await next_message(world, ANS, 8)
         await settle(0.5)
+    assert world.is_deleted(STAFF_CHAT, copy["message_id"])  # the copy under the card too
     assert "Aanvraag 1 (wacht" in shown["text"] and "Mijn huur is te hoog." in shown["text"]
+    assert "Gemeente bij aanvraag 1: Testdorp" in shown["text"]
     assert "Voor iemand anders" in shown["text"]
     assert done["text"].startswith("Klaar. Ik heb alles over je gewist.")
     if forum:
@@ -480,3 +484,22 @@ async def test_graceful_restart_during_relay_keeps_the_conversation(
     assert [m.get("text") for m in world.sent_messages(ANS)][5:] == [
         "💬 Piet: antwoord tijdens herstart"]
     assert relayed_texts(world) == ["bericht tijdens herstart"]
+
+
+async def test_purged_requests_leave_the_staff_group_too(
+    world: BotApiDouble, forum: bool, tmp_path: Path
+) -> None:
+    async with running_bot(world, tmp_path / "bot.db", handoff_engine()) as bot:
+        await ask_for_meedenker(world, ANS)
+        card = (await world.wait_for_messages(STAFF_CHAT, 1))[0]
+        assert bot.storage is not None
+        async with bot.storage.write() as writer:  # closed long ago
+            await writer.close_request(1)
+            await writer.update_request(1, closed_at=1.0)
+        await bot._clear_staff_group(30)
+        counts = await bot.storage.purge(retention_days=30)
+    assert counts["requests"] == 1
+    if forum:
+        assert world.topic(STAFF_CHAT, card["message_thread_id"]).deleted
+    else:
+        assert world.is_deleted(STAFF_CHAT, card["message_id"])

@@ -56,8 +56,18 @@ def describe(runtime: Runtime, state: State, requests: list[Request]) -> str:
             status=texts.get(f"request_status_{request.status}", lang),
             shared="; ".join(str(p) for p in parts) or "-"))
         if request.callback_phone:
+            moment = f" ({request.callback_moment})" if request.callback_moment else ""
             items.append(texts.get("my_data_callback", lang, number=request.id,
-                                   phone=request.callback_phone))
+                                   phone=f"{request.callback_phone}{moment}"))
+        if shared.get("gemeente"):
+            items.append(texts.get("my_data_gemeente", lang, number=request.id,
+                                   value=shared["gemeente"]))
+        if request.urgent:
+            items.append(texts.get("my_data_urgent", lang, number=request.id))
+        if request.rating is not None:
+            remark = f" — “{request.remark}”" if request.remark else ""
+            items.append(texts.get("my_data_rating", lang, number=request.id,
+                                   value=f"{request.rating}{remark}"))
     if len(items) == 1:
         items.append(texts.get("my_data_nothing", lang))
     days = runtime.engine.kb.gemeente.privacy.retention_days
@@ -100,15 +110,27 @@ async def forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             await writer.add_outgoing([answer, Outgoing(chat.id, "sendMessage", {
                 "chat_id": chat.id, "text": texts.get("forget_kept", lang)})])
         else:
+            copies = await writer.staff_messages_of(chat.id)
             requests = await writer.forget_resident(chat.id)
             staff_calls = [call for request in requests
                            for call in _erase_in_staff_group(runtime, request)]
+            staff_calls += _delete_copies(runtime, requests, copies)
             await writer.add_outgoing([answer, *staff_calls, Outgoing(chat.id, "sendMessage", {
                 "chat_id": chat.id, "text": texts.get("forget_done", lang)})])
     runtime.send(writer.items)
     if query.data == FORGET_YES:
         await runtime.storage.checkpoint()  # no copy of the erased rows stays in the WAL
         log.info("resident erased actor=%s", runtime.pseudonym(chat.id))
+
+
+def _delete_copies(runtime: Runtime, requests: list[Request], copies: list[int]) -> list[Outgoing]:
+    """In a group without topics, the messages copied under the card go too."""
+    staff = runtime.settings.staff_chat_id
+    if staff is None or any(r.thread_id is not None for r in requests):
+        return []  # deleting a topic already removed everything in it
+    cards = {r.card_message_id for r in requests}
+    return [Outgoing(staff, "deleteMessage", {"chat_id": staff, "message_id": message_id})
+            for message_id in copies if message_id not in cards]
 
 
 def _erase_in_staff_group(runtime: Runtime, request: Request) -> list[Outgoing]:
