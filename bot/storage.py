@@ -519,13 +519,16 @@ class Writer:
 
     async def close_update(self, update_id: int) -> bool:
         """Mark the update handled; False when it already was (then do nothing)."""
-        if not await self._storage._close_update(update_id):
-            if await self._one("SELECT 1 FROM updates WHERE update_id = ?", (update_id,)):
-                return False
-            now = time.time()  # not stored first (tests, webhook races): remember it now
-            await self._db.execute(
-                "INSERT INTO updates(update_id, received_at, handled_at) VALUES (?,?,?)",
-                (update_id, now, now))
+        now = time.time()
+        # One statement for both cases: a polled update is new here; a webhook update was
+        # stored first and is closed now (its content cleared). Handled before: no change.
+        cursor = await self._db.execute(
+            "INSERT INTO updates(update_id, received_at, handled_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(update_id) DO UPDATE SET handled_at = excluded.handled_at, "
+            "payload = NULL WHERE updates.handled_at IS NULL",
+            (update_id, now, now))
+        if cursor.rowcount != 1:
+            return False
         self.closed_update = update_id
         return True
 
