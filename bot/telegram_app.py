@@ -169,7 +169,7 @@ class WegwijzerBot:
             if part is not None:
                 await part.stop()
         if self._keeper is not None:
-            await self._keeper.wait()
+            await self._keeper.close()
         if self.application is not None:
             if self.application.running:
                 await self.application.stop()

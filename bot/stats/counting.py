@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from bot.engine.conversation import Turn
-from bot.stats.scrub import Scrubber
+from bot.stats.scrub import ScrubberProcess
 from bot.storage import Storage, Writer
 
 log = logging.getLogger(__name__)
@@ -45,15 +45,15 @@ async def count_claim(writer: Writer, waited_seconds: float) -> None:
 
 
 class UnansweredKeeper:
-    """Scrubs unanswered questions in a worker thread, then stores them without a link.
+    """Scrubs unanswered questions in a worker process, then stores them without a link.
 
     The raw text lives only in memory until scrubbed; if the bot stops first, that sample is
     simply not kept.
     """
 
-    def __init__(self, storage: Storage, scrubber: Scrubber | None = None) -> None:
+    def __init__(self, storage: Storage, scrubber: ScrubberProcess | None = None) -> None:
         self._storage = storage
-        self._scrubber = scrubber or Scrubber()
+        self._scrubber = scrubber or ScrubberProcess()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def keep(self, text: str) -> None:
@@ -67,9 +67,14 @@ class UnansweredKeeper:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def close(self) -> None:
+        """Finish what is in progress and stop the scrubber process."""
+        await self.wait()
+        await self._scrubber.close()
+
     async def _keep(self, text: str) -> None:
         try:
-            scrubbed = await asyncio.to_thread(self._scrubber.scrub, text[:500])
+            scrubbed = await self._scrubber.scrub(text[:500])
             async with self._storage.write() as writer:
                 await writer.add_unanswered(scrubbed)
         except Exception:

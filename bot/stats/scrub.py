@@ -2,13 +2,17 @@
 BSN, e-mail addresses, street addresses and postcodes.
 
 deduce (a Dutch de-identification library) finds names and addresses; it needs about a
-gigabyte and some seconds to load, so it is loaded once, in a thread, on first use. The
-regular expressions run first and catch the numbers whatever deduce makes of them.
+gigabyte and some seconds to load. The bot therefore scrubs in a worker process
+(`ScrubberProcess`), started on first use and stopped when idle, so the bot itself stays
+small. The regular expressions run first and catch the numbers whatever deduce makes of them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import sys
 import threading
 from typing import Any
 
@@ -44,3 +48,55 @@ class Scrubber:
             text = pattern.sub(label, text)
         result = _engine().deidentify(text)
         return str(result.deidentified_text)
+
+
+class ScrubberProcess:
+    """Scrubs in a worker process, started on first use and stopped after being idle."""
+
+    def __init__(self, *, idle_seconds: float = 600.0) -> None:
+        self._idle_seconds = idle_seconds
+        self._process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+        self._idle_timer: asyncio.TimerHandle | None = None
+
+    async def scrub(self, text: str) -> str:
+        """The scrubbed text; one request at a time, in order."""
+        async with self._lock:
+            process = await self._running()
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write((json.dumps(text, ensure_ascii=False) + "\n").encode())
+            await process.stdin.drain()
+            line = await process.stdout.readline()
+            if not line:
+                self._process = None
+                raise RuntimeError("the scrubber process stopped")
+            self._arm_idle_timer()
+            return str(json.loads(line))
+
+    async def close(self) -> None:
+        """Stop the worker (it is started again when needed)."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            assert process.stdin is not None
+            process.stdin.close()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+    async def _running(self) -> asyncio.subprocess.Process:
+        if self._process is None or self._process.returncode is not None:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.stats.scrub_worker",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        return self._process
+
+    def _arm_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._idle_timer = loop.call_later(
+            self._idle_seconds, lambda: loop.create_task(self.close()))
