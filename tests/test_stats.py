@@ -13,6 +13,7 @@ from telegram_harness import STAFF_CHAT, running_bot, settle
 from test_handoff import ANS, KEES, PIET, ask_for_meedenker, handoff_engine, staff_card
 
 from bot.stats.command import build_report
+from bot.stats.counting import UnansweredKeeper
 from bot.stats.scrub import Scrubber
 from bot.storage import Storage, iso_week
 
@@ -118,3 +119,23 @@ def test_stats_command_writes_the_report(filled_db: Path, tmp_path: Path) -> Non
     assert (tmp_path / "week.png").read_bytes()[:4] == b"\x89PNG"
     bad = run("--since", "gisteren")
     assert bad.returncode == 2 and "--since needs a date" in bad.stderr
+
+
+class _UpperScrubber:
+    """Stands in for the deduce worker: marks what it scrubbed."""
+
+    async def scrub(self, text: str) -> str:
+        return text.upper()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_unanswered_questions_are_sampled_per_minute(tmp_path: Path) -> None:
+    async with Storage.open(tmp_path / "s.db") as storage:
+        keeper = UnansweredKeeper(storage, _UpperScrubber(), per_minute=2)  # type: ignore[arg-type]
+        for number in range(5):
+            keeper.keep(f"vraag {number}")
+        await keeper.close()
+        kept = [text for _, text in await storage.unanswered_texts()]
+    assert kept == ["VRAAG 0", "VRAAG 1"]
