@@ -10,7 +10,6 @@ database says which of them were already handled. The raw update is never writte
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -19,6 +18,7 @@ from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
+from bot.periodic import stop_task
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -45,11 +45,8 @@ class DurablePoller:
 
     async def stop(self) -> None:
         """Stop polling; unconfirmed updates come again next time."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         # No offset at first: Telegram starts with the earliest unconfirmed update, which
@@ -139,9 +136,7 @@ class UpdateProcessor:
         if workers:
             await asyncio.wait(workers, timeout=self._grace)
         for task in workers:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         self._workers.clear()
 
     async def _work(self, key: object) -> None:

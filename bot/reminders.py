@@ -5,8 +5,6 @@ Deadlines live in the database (requests.remind_at), so a restart loses none.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 
@@ -15,38 +13,18 @@ from bot.engine.hours import opening_status
 from bot.handlers.handoff import staff_note
 from bot.handlers.runtime import Runtime
 from bot.handoff.staff import CLAIM, waited
+from bot.periodic import Every
 from bot.storage import Outgoing
 
 log = logging.getLogger(__name__)
 
 
-class Reminders:
+class Reminders(Every):
     """Checks every `interval` seconds for requests whose reminder is due."""
 
     def __init__(self, runtime: Runtime, *, interval: float = 15.0) -> None:
+        super().__init__("reminders", interval, lambda: self.remind_due(time.time()))
         self._runtime = runtime
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Begin checking."""
-        self._task = asyncio.create_task(self._run(), name="reminders")
-
-    async def stop(self) -> None:
-        """Stop checking; deadlines stay in the database."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.remind_due(time.time())
-            except Exception:
-                log.exception("reminders failed")
-            await asyncio.sleep(self._interval)
 
     async def remind_due(self, now: float) -> int:
         """Send the reminders that are due; returns how many."""

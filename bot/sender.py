@@ -7,7 +7,6 @@ can repeat that one message after a restart; nothing is ever lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import warnings
@@ -19,6 +18,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot.periodic import stop_task
 from bot.storage import OutboxItem, Storage
 
 if TYPE_CHECKING:
@@ -133,9 +133,7 @@ class OutboxSender:
         if workers:
             await asyncio.wait(workers, timeout=grace_seconds)
         for task in workers:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         self._workers.clear()
 
     async def _work(self, key: tuple[int, int | None]) -> None:

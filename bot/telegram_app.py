@@ -20,6 +20,7 @@ from bot.handlers.runtime import RUNTIME_KEY, Runtime
 from bot.handoff.dialog import HandoffEngine
 from bot.inbox import DurablePoller, UpdateProcessor
 from bot.kb.loader import KnowledgeBaseError, Problem, load_knowledge_base
+from bot.periodic import Every
 from bot.reminders import Reminders
 from bot.sender import ChatPacer, OutboxSender
 from bot.staff_router import StaffRouter
@@ -82,7 +83,7 @@ class WegwijzerBot:
         self.sender: OutboxSender | None = None
         self._processor: UpdateProcessor | None = None
         self._receiver: DurablePoller | WebhookReceiver | None = None
-        self._purger: asyncio.Task[None] | None = None
+        self._purger: Every | None = None
         self._reminders: Reminders | None = None
         self._keeper: UnansweredKeeper | None = None
         self._reminder_interval = reminder_interval
@@ -147,7 +148,8 @@ class WegwijzerBot:
                 application.bot, self.storage, processor.submit, self.webhook,
                 secret=settings.webhook_secret)
         await self._receiver.start()
-        self._purger = asyncio.create_task(self._purge_regularly(), name="retention")
+        self._purger = Every("retention", PURGE_INTERVAL_SECONDS, self._purge)
+        await self._purger.start()
         if isinstance(self.engine, HandoffEngine) and settings.staff_chat_id is not None:
             self._reminders = Reminders(runtime, interval=self._reminder_interval)
             await self._reminders.start()
@@ -158,9 +160,7 @@ class WegwijzerBot:
     async def stop(self) -> None:
         """Stop receiving first, then handling, then sending; close the database last."""
         if self._purger is not None:
-            self._purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purger
+            await self._purger.stop()
         if self._reminders is not None:
             await self._reminders.stop()
         if self._weekly is not None:
@@ -223,17 +223,12 @@ class WegwijzerBot:
         except TelegramError as exc:  # the menu is a convenience; the bot works without it
             log.warning("setMyCommands failed error=%s", type(exc).__name__)
 
-    async def _purge_regularly(self) -> None:
-        while True:
-            days = self.engine.kb.gemeente.privacy.retention_days
-            try:
-                await self._clear_staff_group(days)
-                counts = await self._store().purge(retention_days=days)
-                log.info("retention purge residents=%d updates=%d requests=%d",
-                         counts["residents"], counts["updates"], counts["requests"])
-            except Exception:
-                log.exception("retention purge failed")
-            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+    async def _purge(self) -> None:
+        days = self.engine.kb.gemeente.privacy.retention_days
+        await self._clear_staff_group(days)
+        counts = await self._store().purge(retention_days=days)
+        log.info("retention purge residents=%d updates=%d requests=%d",
+                 counts["residents"], counts["updates"], counts["requests"])
 
     async def _clear_staff_group(self, retention_days: int) -> None:
         """Topics and cards of requests about to be purged leave the staff group too."""

@@ -6,16 +6,15 @@ Which week was posted is kept in the database, so a restart neither skips nor re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
 
 from telegram import Bot
-from telegram.error import TelegramError
 
 from bot.engine.hours import AMSTERDAM
 from bot.handlers.runtime import Runtime
+from bot.periodic import Every
 from bot.stats.command import display_names, last_week
 from bot.stats.report import as_png, as_text, weeks_from
 
@@ -44,26 +43,13 @@ async def post_report(runtime: Runtime, bot: Bot, week: str) -> None:
     await bot.send_photo(staff, chart, caption=f"Wegwijzer, week {week}")
 
 
-class WeeklyReport:
+class WeeklyReport(Every):
     """Checks every ten minutes whether last week's report is due."""
 
     def __init__(self, runtime: Runtime, bot: Bot, *, interval: float = CHECK_SECONDS) -> None:
+        super().__init__("weekly-report", interval, lambda: self.post_if_due(time.time()))
         self._runtime = runtime
         self._bot = bot
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Begin checking."""
-        self._task = asyncio.create_task(self._run(), name="weekly-report")
-
-    async def stop(self) -> None:
-        """Stop checking."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def post_if_due(self, now: float) -> bool:
         """Post last week's report if it is Monday 09:00 or later and not yet posted."""
@@ -77,13 +63,3 @@ class WeeklyReport:
         await self._runtime.storage.set_meta(POSTED_KEY, week)
         log.info("weekly report posted week=%s", week)
         return True
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.post_if_due(time.time())
-            except TelegramError as exc:
-                log.warning("weekly report failed error=%s", type(exc).__name__)
-            except Exception:
-                log.exception("weekly report failed")
-            await asyncio.sleep(self._interval)
