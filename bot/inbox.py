@@ -19,6 +19,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from bot.periodic import stop_task
+from bot.sender import retry_after_seconds
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class DurablePoller:
                 log.error("poll refused: the token is not valid")
                 raise
             except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
+                await asyncio.sleep(retry_after_seconds(exc))
                 continue
             except (Conflict, NetworkError) as exc:
                 # Conflict: another instance is polling. Network: Telegram is unreachable.
@@ -165,7 +166,3 @@ def _chat_key(update: Update) -> object:
     chat = update.effective_chat
     return chat.id if chat is not None else ("update", update.update_id)
 
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

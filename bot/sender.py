@@ -175,8 +175,7 @@ class OutboxSender:
                     await self._router.after_sent(item, result)
                 return True
             except RetryAfter as exc:
-                wait = exc.retry_after
-                seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+                seconds = retry_after_seconds(exc)
                 log.warning("send throttled method=%s retry_after=%.0fs", item.method, seconds)
                 await asyncio.sleep(seconds)
             except Forbidden:
@@ -214,6 +213,13 @@ class OutboxSender:
         kwargs = {key: value for key, value in params.items() if not key.startswith("_")}
         result: object = await self._bot.do_api_request(method_name, api_kwargs=kwargs)
         return result
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Telegram's wait, in seconds (python-telegram-bot gives an int or a timedelta)."""
+    wait: object = exc.retry_after
+    total = getattr(wait, "total_seconds", None)
+    return float(total()) if callable(total) else float(wait)  # type: ignore[arg-type]
 
 
 def _topic_gone(exc: BadRequest) -> bool:

@@ -689,8 +689,7 @@ class Writer:
         return [_request(row) for row in rows]
 
     async def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        rows = list(await self._db.execute_fetchall(sql, params))
-        return rows[0] if rows else None
+        return await self._storage._fetch_one(sql, params)
 
 
 class _WriterContext:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -53,6 +56,22 @@ async def running_bot(
         yield bot
     finally:
         await bot.stop()
+
+
+def start_bot_process(
+    api: BotApiDouble, db: Path, *, kb: Path = MINIMAL, stderr: int = subprocess.DEVNULL,
+    **extra_env: str,
+) -> subprocess.Popen[bytes]:
+    """`wegwijzer run` as a real process (for restarts, kill -9 and signals), talking to the
+    double over HTTP; `extra_env` adds settings such as MEEDENKERS_CHAT_ID."""
+    env = {
+        "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
+        "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.api_root,
+        "WEGWIJZER_DB": str(db), "WEGWIJZER_KB": str(kb), "WEGWIJZER_CHAT_RATE": "100",
+        **extra_env,
+    }
+    return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=db.parent, env=env,
+                            stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:

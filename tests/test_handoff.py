@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botapi_double import BotApiDouble
-from telegram_harness import MONDAY_10, STAFF_CHAT, buttons, running_bot, settle
+from telegram_harness import MONDAY_10, STAFF_CHAT, buttons, running_bot, settle, start_bot_process
 
 from bot.handoff.dialog import HandoffEngine
 from bot.kb.loader import load_knowledge_base
@@ -456,14 +454,7 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> No
 
 def start_process(api: BotApiDouble, db: Path) -> subprocess.Popen[bytes]:
     """`wegwijzer run` with a staff group, as a real process."""
-    env = {
-        "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-        "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.api_root,
-        "WEGWIJZER_DB": str(db), "WEGWIJZER_KB": str(MINIMAL),
-        "MEEDENKERS_CHAT_ID": str(STAFF_CHAT), "WEGWIJZER_CHAT_RATE": "100",
-    }
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=db.parent, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return start_bot_process(api, db, MEEDENKERS_CHAT_ID=str(STAFF_CHAT))
 
 
 async def test_graceful_restart_during_relay_keeps_the_conversation(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from botapi_double import BotApiDouble
-from telegram_harness import STAFF_CHAT, running_bot, settle
+from telegram_harness import STAFF_CHAT, running_bot, settle, start_bot_process
 
 from bot.engine.hours import AMSTERDAM
 from bot.handoff.dialog import HandoffEngine
@@ -70,12 +68,7 @@ async def test_sighup_reloads_and_a_broken_one_keeps_the_old(
 ) -> None:
     botapi.add_private_chat(RESIDENT, "Ans")
     kb = copy_kb(tmp_path)
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-           "TELEGRAM_BOT_TOKEN": botapi.token, "TELEGRAM_API_URL": botapi.api_root,
-           "WEGWIJZER_DB": str(tmp_path / "bot.db"), "WEGWIJZER_KB": str(kb),
-           "WEGWIJZER_CHAT_RATE": "100"}
-    bot = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    bot = start_bot_process(botapi, tmp_path / "bot.db", kb=kb, stderr=subprocess.PIPE)
     try:
         assert (await ask_slow(botapi, "ik heb schulden")).startswith("📍 Schuldhulp")
         edit(kb, "services.yaml", "name: Schuldhulp", "nam: Schuldhulp")  # broken

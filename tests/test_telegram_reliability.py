@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from botapi_double import BotApiDouble
-from telegram_harness import MONDAY_10, buttons, db_rows, make_engine, running_bot, settle
+from telegram_harness import (
+    MONDAY_10,
+    buttons,
+    db_rows,
+    make_engine,
+    running_bot,
+    settle,
+    start_bot_process,
+)
 
 from bot.engine.conversation import Engine, Event, State, Text, Turn
 from bot.storage import Storage
-from tests.kbtools import MINIMAL
 
 
 async def test_repeated_and_duplicate_updates_are_handled_once(
@@ -180,20 +185,8 @@ async def test_kill_9_mid_conversation_loses_nothing_and_repeats_nothing(
 
 
 def _start_process(api: BotApiDouble, db: Path) -> subprocess.Popen[bytes]:
-    """`wegwijzer run` as a real process, talking to the double over HTTP."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_API_URL": api.api_root,
-        "WEGWIJZER_DB": str(db),
-        "WEGWIJZER_KB": str(MINIMAL),
-        "WEGWIJZER_CHAT_RATE": "100",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], cwd=db.parent, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    """The bot as a real process; stderr is read for tracebacks and the token."""
+    return start_bot_process(api, db, stderr=subprocess.PIPE)
 
 
 async def test_process_exits_cleanly_on_sigterm(botapi: BotApiDouble, tmp_path: Path) -> None:
