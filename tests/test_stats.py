@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from test_handoff import ANS, KEES, PIET, ask_for_meedenker, handoff_engine, sta
 
 from bot.stats.command import build_report
 from bot.stats.counting import UnansweredKeeper
-from bot.stats.scrub import Scrubber
+from bot.stats.scrub import Scrubber, ScrubberProcess
 from bot.storage import Storage, iso_week
 
 PLANTED = (
@@ -139,3 +140,59 @@ async def test_unanswered_questions_are_sampled_per_minute(tmp_path: Path) -> No
         await keeper.close()
         kept = [text for _, text in await storage.unanswered_texts()]
     assert kept == ["VRAAG 0", "VRAAG 1"]
+
+
+async def test_the_scrubber_process_answers_each_question_with_its_own_text() -> None:
+    # The real worker: deduce logs on standard output while it loads, and such a line must
+    # never be taken for an answer (that once shifted every answer by one question).
+    scrubber = ScrubberProcess()
+    try:
+        first = await scrubber.scrub("Ik ben Johannes van der Berg en zoek huishoudelijke hulp")
+        second = await scrubber.scrub("Bel Annemarie Jansen op 06-12345678 over de rolstoel")
+    finally:
+        await scrubber.close()
+    assert "huishoudelijke hulp" in first and "Johannes" not in first, first
+    assert "rolstoel" in second and "Annemarie" not in second, second
+    assert "[TELEFOON]" in second and "12345678" not in second
+
+
+def test_the_worker_keeps_its_answer_channel_free_of_library_output() -> None:
+    # What deduce does on import and while building its tables: log to standard output.
+    script = (
+        "import logging, sys\n"
+        "from bot.stats.scrub_worker import _claim_stdout\n"
+        "answers = _claim_stdout()\n"
+        "logging.basicConfig(stream=sys.stdout, level=logging.DEBUG)\n"
+        "logging.getLogger().warning('building lookup structures')\n"
+        "print('progress')\n"
+        "answers.write('\"the answer\"\\n'); answers.flush()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == '"the answer"\n'
+    assert "building lookup structures" in done.stderr and "progress" in done.stderr
+
+
+class _StuckScrubber:
+    """A scrubber that never answers, like deduce building its tables on a new install."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def scrub(self, text: str) -> str:
+        await asyncio.Event().wait()
+        return text
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_stopping_does_not_wait_for_a_stuck_scrubber(tmp_path: Path) -> None:
+    async with Storage.open(tmp_path / "s.db") as storage:
+        scrubber = _StuckScrubber()
+        keeper = UnansweredKeeper(storage, scrubber)  # type: ignore[arg-type]
+        keeper.keep("vraag die blijft hangen")
+        await asyncio.wait_for(keeper.close(grace_seconds=0.1), 5)
+        assert scrubber.closed
+        assert await storage.unanswered_texts() == []

@@ -23,6 +23,8 @@ METRICS = {
     "rating": "ratings",
 }
 KEYED = frozenset({"topics", "shown", "ratings"})
+# Questions waiting for the scrubber at most; more means it is stuck or still loading.
+MAX_PENDING = 100
 CLAIM_BUCKETS = ((5, "0-5 min"), (15, "5-15 min"), (60, "15-60 min"))
 
 
@@ -70,21 +72,30 @@ class UnansweredKeeper:
         minute = int(time.monotonic() // 60)
         if minute != self._minute:
             self._minute, self._kept_this_minute = minute, 0
-        if self._kept_this_minute >= self._per_minute:
-            return
+        if self._kept_this_minute >= self._per_minute or len(self._tasks) >= MAX_PENDING:
+            return  # over the sample, or the scrubber is stuck: don't pile up raw text
         self._kept_this_minute += 1
         task = asyncio.create_task(self._keep(text), name="keep-unanswered")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def wait(self) -> None:
-        """Let scrubbing in progress finish (tests, shutdown)."""
+        """Let scrubbing in progress finish (tests)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def close(self) -> None:
-        """Finish what is in progress and stop the scrubber process."""
-        await self.wait()
+    async def close(self, *, grace_seconds: float = 2.0) -> None:
+        """Give scrubbing in progress a moment, drop the rest, and stop the scrubber process.
+
+        A stop signal must not wait for deduce: on a new install its first load builds
+        tables for minutes. What is dropped was only a sample, and was never stored.
+        """
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_seconds)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         await self._scrubber.close()
 
     async def _keep(self, text: str) -> None:

@@ -64,28 +64,40 @@ class ScrubberProcess:
         async with self._lock:
             process = await self._running()
             assert process.stdin is not None and process.stdout is not None
-            process.stdin.write((json.dumps(text, ensure_ascii=False) + "\n").encode())
-            await process.stdin.drain()
-            line = await process.stdout.readline()
+            try:
+                process.stdin.write((json.dumps(text, ensure_ascii=False) + "\n").encode())
+                await process.stdin.drain()
+                line = await process.stdout.readline()
+            except BaseException:
+                # Cancelled or broken mid-request: its answer would be read as the next
+                # one's, so this worker is not used again.
+                await self._stop(process, grace_seconds=0)
+                raise
             if not line:
                 self._process = None
                 raise RuntimeError("the scrubber process stopped")
             self._arm_idle_timer()
             return str(json.loads(line))
 
-    async def close(self) -> None:
+    async def close(self, *, grace_seconds: float = 2.0) -> None:
         """Stop the worker (it is started again when needed)."""
         if self._idle_timer is not None:
             self._idle_timer.cancel()
-        process, self._process = self._process, None
-        if process is not None and process.returncode is None:
-            assert process.stdin is not None
-            process.stdin.close()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        if self._process is not None:
+            await self._stop(self._process, grace_seconds=grace_seconds)
+
+    async def _stop(self, process: asyncio.subprocess.Process, *, grace_seconds: float) -> None:
+        if self._process is process:
+            self._process = None
+        if process.returncode is not None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()  # the worker ends when its input ends…
+        try:
+            await asyncio.wait_for(process.wait(), grace_seconds)
+        except TimeoutError:  # …unless it is busy, e.g. building deduce's tables on a new install
+            process.kill()
+            await process.wait()
 
     async def _running(self) -> asyncio.subprocess.Process:
         if self._process is None or self._process.returncode is not None:

@@ -8,18 +8,37 @@ idle, and the bot itself stays small.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
+from typing import TextIO
 
-from bot.stats.scrub import Scrubber
+
+def _claim_stdout() -> TextIO:
+    """Keep standard output for the answers alone; everything else goes to standard error.
+
+    deduce calls `logging.basicConfig(stream=sys.stdout, level=DEBUG)` on import and logs
+    while it builds its tables: one such line on the answer channel broke the protocol.
+    """
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    # Configured before deduce is imported, so its basicConfig does nothing; WARNING keeps
+    # its debug lines (which may quote the text) out of the logs.
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    return answers
 
 
 def main() -> int:
     """Scrub lines from standard input until it closes."""
+    answers = _claim_stdout()
+    from bot.stats.scrub import Scrubber
+
     scrubber = Scrubber()
     for line in sys.stdin:
         text = json.loads(line)
-        sys.stdout.write(json.dumps(scrubber.scrub(str(text)), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        answers.write(json.dumps(scrubber.scrub(str(text)), ensure_ascii=False) + "\n")
+        answers.flush()
     return 0
 
 
