@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 
 import yaml
@@ -22,7 +21,6 @@ class CrisisResult:
     kinds: tuple[str, ...] = ()
 
 
-@lru_cache(maxsize=200_000)
 def _word_matches(pattern: str, word: str) -> bool:
     if "|" in pattern:
         return any(_word_matches(choice, word) for choice in pattern.split("|"))
@@ -52,16 +50,65 @@ def _phrase_tokens(phrase: object) -> tuple[str, ...]:
     return tuple(words)
 
 
-def _find(phrase: tuple[str, ...], words: list[str], start: int = 0) -> list[int] | None:
+_NOTHING: frozenset[int] = frozenset()
+
+
+class _PatternWords:
+    """Which pattern words ("slaat|sla", "zelfmoord*") a message word matches.
+
+    Worked out once per distinct word and then cached, so a message costs a few dict
+    lookups. Short plain pattern words must match exactly and come from a dict; long or
+    starred ones allow typos and are each tested once per new word.
+    """
+
+    CACHE_LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._exact: dict[str, set[int]] = {}
+        self._fuzzy: list[tuple[str, int]] = []
+        self._cache: dict[str, frozenset[int]] = {}
+
+    def id_of(self, pattern: str) -> int:
+        """A number for a pattern word; the same pattern gets the same number."""
+        known = self._ids.get(pattern)
+        if known is not None:
+            return known
+        number = self._ids[pattern] = len(self._ids)
+        choices = pattern.split("|")
+        if all(len(choice) < 6 and not choice.endswith("*") for choice in choices):
+            for choice in choices:
+                self._exact.setdefault(choice, set()).add(number)
+        else:
+            self._fuzzy.append((pattern, number))
+        self._cache.clear()
+        return number
+
+    def matched_by(self, word: str) -> frozenset[int]:
+        """The numbers of the pattern words that `word` matches."""
+        cached = self._cache.get(word)
+        if cached is None:
+            hits = set(self._exact.get(word, ()))
+            hits.update(number for pattern, number in self._fuzzy if _word_matches(pattern, word))
+            cached = frozenset(hits) if hits else _NOTHING
+            if len(self._cache) < self.CACHE_LIMIT:
+                self._cache[word] = cached
+        return cached
+
+
+def _find(
+    phrase: tuple[int, ...], matches: list[frozenset[int]], start: int = 0
+) -> list[int] | None:
     """Positions of the phrase's words in order, each at most MAX_GAP after the previous."""
-    for first in range(start, len(words)):
-        if not _word_matches(phrase[0], words[first]):
+    first_word = phrase[0]
+    for first in range(start, len(matches)):
+        if first_word not in matches[first]:
             continue
         positions = [first]
         for pattern in phrase[1:]:
             previous = positions[-1]
-            window = range(previous + 1, min(len(words), previous + 2 + MAX_GAP))
-            found = next((i for i in window if _word_matches(pattern, words[i])), None)
+            window = range(previous + 1, min(len(matches), previous + 2 + MAX_GAP))
+            found = next((i for i in window if pattern in matches[i]), None)
             if found is None:
                 break
             positions.append(found)
@@ -70,43 +117,20 @@ def _find(phrase: tuple[str, ...], words: list[str], start: int = 0) -> list[int
     return None
 
 
-class _FirstWordIndex:
-    """Which phrases can start at a word; so a message is only compared with those phrases.
+class _PhraseList:
+    """Phrases as pattern-word numbers, indexed by their first word."""
 
-    Short first words must match exactly and are looked up in a dict. Long or starred first
-    words allow typos, so each is tested once per distinct word ever seen (then cached).
-    """
+    def __init__(self, words: _PatternWords, phrases: list[tuple[str, ...]]) -> None:
+        self.phrases = [tuple(words.id_of(pattern) for pattern in phrase) for phrase in phrases]
+        self._starting_with: dict[int, list[int]] = {}
+        for index, phrase in enumerate(self.phrases):
+            self._starting_with.setdefault(phrase[0], []).append(index)
 
-    CACHE_LIMIT = 100_000
-
-    def __init__(self, phrases: list[tuple[str, ...]]) -> None:
-        self._exact: dict[str, list[int]] = {}
-        self._fuzzy: dict[str, list[int]] = {}
-        for index, phrase in enumerate(phrases):
-            choices = phrase[0].split("|")
-            if all(len(choice) < 6 and not choice.endswith("*") for choice in choices):
-                for choice in choices:
-                    self._exact.setdefault(choice, []).append(index)
-            else:
-                self._fuzzy.setdefault(phrase[0], []).append(index)
-        self._cache: dict[str, tuple[int, ...]] = {}
-
-    def starting_at(self, word: str) -> tuple[int, ...]:
-        """Indices of the phrases whose first word matches `word`."""
-        cached = self._cache.get(word)
-        if cached is None:
-            hits = list(self._exact.get(word, ()))
-            for pattern, indices in self._fuzzy.items():
-                if _word_matches(pattern, word):
-                    hits.extend(indices)
-            cached = tuple(hits)
-            if len(self._cache) < self.CACHE_LIMIT:
-                self._cache[word] = cached
-        return cached
-
-    def candidates(self, words: list[str]) -> set[int]:
-        """Phrases that could occur in the message."""
-        return {index for word in set(words) if word for index in self.starting_at(word)}
+    def candidates(self, matches: list[frozenset[int]]) -> list[int]:
+        """Phrases that could occur in the message, in list order."""
+        found = {index for matched in set(matches) for number in matched
+                 for index in self._starting_with.get(number, ())}
+        return sorted(found)
 
 
 class CrisisCheck:
@@ -121,9 +145,10 @@ class CrisisCheck:
             for words in map(_phrase_tokens, items)
             if words
         ]
-        self._exceptions = [words for words in map(_phrase_tokens, exceptions or []) if words]
-        self._phrase_index = _FirstWordIndex([phrase for _, phrase in self._phrases])
-        self._exception_index = _FirstWordIndex(self._exceptions)
+        exceptions_words = [words for words in map(_phrase_tokens, exceptions or []) if words]
+        self._words = _PatternWords()
+        self._phrase_list = _PhraseList(self._words, [phrase for _, phrase in self._phrases])
+        self._exception_list = _PhraseList(self._words, exceptions_words)
 
     @classmethod
     def builtin(
@@ -142,16 +167,17 @@ class CrisisCheck:
         words = tokens(text)
         if not words:
             return CrisisResult(False)
-        for index in sorted(self._exception_index.candidates(words)):
-            exception = self._exceptions[index]
-            positions = _find(exception, words)
+        matches = [self._words.matched_by(word) for word in words]
+        for index in self._exception_list.candidates(matches):
+            exception = self._exception_list.phrases[index]
+            positions = _find(exception, matches)
             while positions is not None:
                 for position in positions:
-                    words[position] = ""
-                positions = _find(exception, words, positions[0] + 1)
+                    matches[position] = _NOTHING
+                positions = _find(exception, matches, positions[0] + 1)
         kinds = {
             self._phrases[index][0]
-            for index in self._phrase_index.candidates(words)
-            if _find(self._phrases[index][1], words) is not None
+            for index in self._phrase_list.candidates(matches)
+            if _find(self._phrase_list.phrases[index], matches) is not None
         }
         return CrisisResult(bool(kinds), tuple(sorted(kinds)))
