@@ -1,7 +1,8 @@
 """All durable state, in one SQLite file through aiosqlite: inbox, residents, outbox.
 
-One connection is the one writer; a lock serialises transactions, because aiosqlite does not
-keep two coroutines' transactions apart on a shared connection.
+One connection is the one writer. Writers take turns under a lock, because aiosqlite does not
+keep two coroutines' transactions apart on a shared connection; writers that queue up share
+one COMMIT (see `_GroupCommit`).
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ class Storage:
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
-        self._write_lock = asyncio.Lock()
+        self._group = _GroupCommit(connection)
         # Updates a turn closed; the processor's mark_handled can skip them (saves a commit).
         self._closed_by_turn: set[int] = set()
         # This connection is the only writer, so recent states can be served from memory.
@@ -205,6 +206,7 @@ class Storage:
 
     async def close(self) -> None:
         """Close the connection; an open aiosqlite connection keeps the process alive."""
+        await self._group.wait_idle()
         await self._db.close()
 
     async def __aenter__(self) -> Self:
@@ -242,7 +244,7 @@ class Storage:
         sql = "INSERT OR IGNORE INTO updates(update_id, payload, received_at) VALUES (?,?,?)"
         before = self._db.total_changes
         if len(rows) == 1:
-            async with self._write_lock:  # one statement commits by itself: one trip
+            async with self._one_statement():
                 await self._db.execute(sql, rows[0])
         else:
             async with self._transaction():
@@ -349,7 +351,7 @@ class Storage:
 
     async def mark_sent(self, outbox_id: int) -> None:
         """Forget a sent message: its text has no reason to stay on disk."""
-        async with self._write_lock:  # one autocommitted statement: no BEGIN/COMMIT trips
+        async with self._one_statement():
             await self._db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
 
     async def mark_blocked(self, chat_id: int, *, blocked: bool = True) -> int:
@@ -416,7 +418,7 @@ class Storage:
                 "DELETE FROM unanswered WHERE created_at < ?", (cutoff,))
             counts = {"residents": residents.rowcount, "updates": updates.rowcount,
                       "requests": requests.rowcount, "unanswered": unanswered.rowcount}
-        await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self.checkpoint()
         return counts
 
     async def stale_staff_places(
@@ -453,14 +455,14 @@ class Storage:
 
     async def set_meta(self, key: str, value: str) -> None:
         """Store a small named value."""
-        async with self._write_lock:  # one autocommitted statement
+        async with self._one_statement():
             await self._db.execute(
                 "INSERT INTO meta(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the database file and empty it, so erased rows are gone."""
-        async with self._write_lock:
+        async with await self._group.exclusive():
             await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def counts(self) -> dict[str, int]:
@@ -479,8 +481,12 @@ class Storage:
         rows = list(await self._db.execute_fetchall(sql, params))
         return rows[0] if rows else None
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db, self._write_lock)
+    def _transaction(self) -> _Member:
+        return self._group.member()
+
+    def _one_statement(self) -> _Member:
+        # A single statement is undone by SQLite as a whole: no savepoint trips needed.
+        return self._group.member(savepoint=False)
 
 
 async def _insert_outgoing(
@@ -714,35 +720,166 @@ class _WriterContext:
             self._storage._after_commit(self._writer)
 
 
-class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT under the writer lock; ROLLBACK on any error."""
+class _GroupCommit:
+    """Group commit: writers that queue up while a COMMIT waits for the disk share the next.
 
-    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock) -> None:
+    With synchronous=FULL each COMMIT waits for the disk (about 2 ms here), and only one
+    writer runs at a time, so one COMMIT per turn made the disk, not the bot, the limit.
+    Writers still take turns, each in its own SAVEPOINT, so a failing writer undoes only its
+    own statements. A committer task queues behind the writers already waiting for the lock
+    and commits for all of them. Each writer returns only after the COMMIT that holds its
+    work: nothing is sent, or confirmed to Telegram, before it is on disk.
+    """
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
-        self._lock = lock
+        self._lock = asyncio.Lock()
+        self._committed: asyncio.Future[None] | None = None  # the open transaction's COMMIT
+        self._committer: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> None:
+    def member(self, *, savepoint: bool = True) -> _Member:
+        """`async with group.member():` write inside the shared transaction.
+
+        `savepoint=False` is for a single statement, which SQLite already undoes as a whole.
+        """
+        return _Member(self, savepoint)
+
+    async def enter(self, savepoint: bool) -> asyncio.Future[None]:
+        """Take the lock and the open transaction (or begin one); returns its COMMIT."""
+        await self._lock.acquire()
+        begin = asyncio.ensure_future(self._begin(savepoint))
+        try:
+            return await asyncio.shield(begin)
+        except BaseException:
+            # Cancelled or failed: whatever `begin` still queued in aiosqlite's thread has to
+            # run before the lock is free again (the thread runs operations in order).
+            await asyncio.shield(self._abandon(begin, savepoint))
+            raise
+
+    async def leave(self, *, failed: bool, savepoint: bool) -> None:
+        """Keep (or on failure undo) this writer's work and let the next writer in."""
+        try:
+            if savepoint:
+                if failed:
+                    await self._db.execute("ROLLBACK TO writer")
+                await self._db.execute("RELEASE writer")
+            if self._committed is not None and not self._db.in_transaction:
+                # SQLite rolled the whole transaction back (e.g. disk full): tell its writers.
+                await self._end(RuntimeError("the transaction was rolled back"))
+        except BaseException as exc:
+            await self._end(exc)
+        finally:
+            self._schedule_commit()
+            self._lock.release()
+
+    async def commit_now(self) -> None:
+        """Commit the open transaction, if any; call with the lock held."""
+        committed, self._committed = self._committed, None
+        if committed is None:
+            return
+        try:
+            await self._db.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await self._db.execute("ROLLBACK")
+            _fail(committed, exc)
+            raise
+        committed.set_result(None)
+
+    async def exclusive(self) -> _Exclusive:
+        """The lock with no transaction open: for statements SQLite refuses inside one."""
         await self._lock.acquire()
         try:
-            await self._db.execute("BEGIN IMMEDIATE")
+            await asyncio.shield(self.commit_now())
         except BaseException:
-            # Cancelled while waiting: the BEGIN still runs in aiosqlite's thread, so end it
-            # (the thread runs operations in order) before another transaction may start.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._db.execute("ROLLBACK"))
             self._lock.release()
             raise
+        return _Exclusive(self._lock)
+
+    async def wait_idle(self) -> None:
+        """Let a pending COMMIT finish (before the connection closes)."""
+        if self._committer is not None:
+            with contextlib.suppress(Exception):
+                await self._committer
+
+    async def _begin(self, savepoint: bool) -> asyncio.Future[None]:
+        if self._committed is None:
+            await self._db.execute("BEGIN IMMEDIATE")
+            self._committed = asyncio.get_running_loop().create_future()
+        committed = self._committed
+        if savepoint:
+            await self._db.execute("SAVEPOINT writer")
+        return committed
+
+    async def _abandon(self, begin: asyncio.Future[asyncio.Future[None]], savepoint: bool) -> None:
+        try:
+            await begin
+        except BaseException:
+            # No savepoint was made; the transaction, if any, belongs to the others.
+            self._schedule_commit()
+            self._lock.release()
+            return
+        await self.leave(failed=True, savepoint=savepoint)
+
+    async def _end(self, error: BaseException) -> None:
+        committed, self._committed = self._committed, None
+        if self._db.in_transaction:
+            with contextlib.suppress(Exception):
+                await self._db.execute("ROLLBACK")
+        if committed is not None:
+            _fail(committed, error)
+
+    def _schedule_commit(self) -> None:
+        # One committer at a time; it queues behind the writers waiting now, so they join.
+        if self._committed is not None and (self._committer is None or self._committer.done()):
+            self._committer = asyncio.get_running_loop().create_task(
+                self._commit_queued(), name="group-commit")
+
+    async def _commit_queued(self) -> None:
+        async with self._lock:
+            with contextlib.suppress(Exception):  # the writers get the error, not this task
+                await asyncio.shield(self.commit_now())
+
+
+def _fail(committed: asyncio.Future[None], error: BaseException) -> None:
+    if not committed.done():
+        committed.set_exception(RuntimeError(f"commit failed: {type(error).__name__}"))
+        committed.add_done_callback(lambda future: future.exception())  # retrieved if nobody waits
+
+
+class _Member:
+    """One writer's turn in the shared transaction."""
+
+    def __init__(self, group: _GroupCommit, savepoint: bool) -> None:
+        self._group = group
+        self._savepoint = savepoint
+        self._committed: asyncio.Future[None] | None = None
+
+    async def __aenter__(self) -> None:
+        self._committed = await self._group.enter(self._savepoint)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            # Shielded: a cancelled COMMIT or ROLLBACK still runs in aiosqlite's thread, and
-            # the lock must not be free before it has.
-            await asyncio.shield(self._db.execute("ROLLBACK" if kind else "COMMIT"))
-        finally:
-            self._lock.release()
+        # Shielded: the lock must not be free before the savepoint is released or undone.
+        await asyncio.shield(self._group.leave(failed=kind is not None,
+                                               savepoint=self._savepoint))
+        if kind is None and self._committed is not None:
+            await asyncio.shield(self._committed)
+
+
+class _Exclusive:
+    """Holds the writer lock with no transaction open; releases it on exit."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
 
 
 class _Opener:

@@ -73,3 +73,74 @@ async def test_purge_deletes_idle_residents_and_old_update_ids(tmp_path: Path) -
         assert await storage.last_update_id() == 2
         kept = await storage.purge(retention_days=30)
         assert kept == {"residents": 0, "updates": 0, "requests": 0, "unanswered": 0}
+
+
+async def _count_commits(storage: Storage) -> list[str]:
+    """Record every COMMIT the storage sends to SQLite."""
+    commits: list[str] = []
+    await storage._db.set_trace_callback(
+        lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+    return commits
+
+
+async def test_writers_that_queue_up_share_one_commit(tmp_path: Path) -> None:
+    async with Storage.open(tmp_path / "w.db") as storage:
+        commits = await _count_commits(storage)
+
+        async def turn(number: int) -> None:
+            await storage.commit_turn(number, chat_id=number, state=f'{{"n":{number}}}')
+            # Back from the writer means on disk: another connection sees it.
+            with sqlite3.connect(tmp_path / "w.db") as other:
+                row = other.execute("SELECT state FROM residents WHERE chat_id = ?",
+                                    (number,)).fetchone()
+            assert row == (f'{{"n":{number}}}',)
+
+        await asyncio.gather(*(turn(n) for n in range(1, 21)))
+        assert 1 <= len(commits) < 20, commits
+        assert all([await storage.load_state(n) for n in range(1, 21)])
+
+
+async def test_a_failing_writer_undoes_only_its_own_work(tmp_path: Path) -> None:
+    async with Storage.open(tmp_path / "w.db") as storage:
+        entered = asyncio.Event()
+
+        async def failing() -> None:
+            async with storage.write() as writer:
+                await writer.close_update(1)
+                await writer.save_state(1, '{"half":"done"}')
+                entered.set()
+                await asyncio.sleep(0.05)  # the other writers queue up behind this one
+                raise RuntimeError("a bug halfway through a turn")
+
+        async def fine(number: int) -> None:
+            await entered.wait()
+            await storage.commit_turn(number, chat_id=number, state='{"ok":true}')
+
+        results = await asyncio.gather(failing(), fine(2), fine(3), return_exceptions=True)
+        assert isinstance(results[0], RuntimeError) and results[1:] == [None, None]
+        assert await storage.load_state(1) is None
+        assert await storage.load_state(2) == await storage.load_state(3) == '{"ok":true}'
+        # Update 1 was not closed, so it can still be handled.
+        assert await storage.commit_turn(1, chat_id=1, state="{}") == []
+
+
+async def test_a_cancelled_writer_leaves_nothing_and_blocks_nobody(tmp_path: Path) -> None:
+    async with Storage.open(tmp_path / "w.db") as storage:
+        inside = asyncio.Event()
+
+        async def slow() -> None:
+            async with storage.write() as writer:
+                await writer.save_state(9, '{"never":"kept"}')
+                inside.set()
+                await asyncio.Event().wait()
+
+        task = asyncio.create_task(slow())
+        await inside.wait()
+        waiting = asyncio.create_task(storage.commit_turn(2, chat_id=2, state='{"ok":1}'))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        assert await asyncio.wait_for(waiting, 5) == []
+        assert await storage.load_state(9) is None
+        assert await storage.load_state(2) == '{"ok":1}'
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        assert raw.execute("SELECT chat_id FROM residents").fetchall() == [(2,)]
