@@ -62,11 +62,13 @@ class _PatternWords:
     """
 
     CACHE_LIMIT = 100_000
+    LONGEST = 40  # words up to this length look up their candidates by length
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
         self._exact: dict[str, set[int]] = {}
-        self._fuzzy: list[tuple[str, int]] = []
+        self._fuzzy: list[tuple[str, int, int, int]] = []  # choice, number, shortest, longest
+        self._by_length: list[list[tuple[str, int]]] = []
         self._cache: dict[str, frozenset[int]] = {}
 
     def id_of(self, pattern: str) -> int:
@@ -75,12 +77,15 @@ class _PatternWords:
         if known is not None:
             return known
         number = self._ids[pattern] = len(self._ids)
-        choices = pattern.split("|")
-        if all(len(choice) < 6 and not choice.endswith("*") for choice in choices):
-            for choice in choices:
+        for choice in pattern.split("|"):
+            if len(choice) < 6 and not choice.endswith("*"):
                 self._exact.setdefault(choice, set()).add(number)
-        else:
-            self._fuzzy.append((pattern, number))
+            else:
+                self._fuzzy.append((choice, number, *_lengths_matching(choice)))
+        self._by_length = [
+            [(choice, number) for choice, number, shortest, longest in self._fuzzy
+             if shortest <= length <= longest]
+            for length in range(self.LONGEST + 1)]
         self._cache.clear()
         return number
 
@@ -89,11 +94,25 @@ class _PatternWords:
         cached = self._cache.get(word)
         if cached is None:
             hits = set(self._exact.get(word, ()))
-            hits.update(number for pattern, number in self._fuzzy if _word_matches(pattern, word))
+            if len(word) <= self.LONGEST:
+                candidates = self._by_length[len(word)]
+            else:
+                candidates = [(choice, number) for choice, number, _, _ in self._fuzzy]
+            hits.update(number for choice, number in candidates
+                        if number not in hits and _word_matches(choice, word))
             cached = frozenset(hits) if hits else _NOTHING
             if len(self._cache) < self.CACHE_LIMIT:
                 self._cache[word] = cached
         return cached
+
+
+def _lengths_matching(choice: str) -> tuple[int, int]:
+    """The shortest and longest word that `_word_matches` can accept for one choice."""
+    if choice.endswith("*"):
+        stem = len(choice) - 1
+        return (stem - 1 if stem >= 6 else stem), 10_000
+    typos = 2 if len(choice) >= 9 else 1
+    return len(choice) - typos, len(choice) + typos
 
 
 def _find(
