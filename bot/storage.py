@@ -25,6 +25,7 @@ import aiosqlite
 # recognise every repeat.
 UPDATE_MEMORY_SECONDS = 2 * 24 * 3600
 STATE_CACHE_SIZE = 10_000
+SENT_BATCH = 500  # outbox rows deleted in one statement at most (SQLite limits parameters)
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # weeks are counted in Dutch time
 # Closed requests after the retention period; open ones nobody touched for that long are
 # abandoned and go too.
@@ -194,6 +195,9 @@ class Storage:
         self._group = _GroupCommit(connection)
         # Updates a turn closed; the processor's mark_handled can skip them (saves a commit).
         self._closed_by_turn: set[int] = set()
+        # Sent outbox rows waiting to be deleted, and the task deleting them.
+        self._sent: list[tuple[int, asyncio.Future[None]]] = []
+        self._sent_writer: asyncio.Task[None] | None = None
         # This connection is the only writer, so recent states can be served from memory.
         self._states: dict[int, str] = {}
 
@@ -206,6 +210,9 @@ class Storage:
 
     async def close(self) -> None:
         """Close the connection; an open aiosqlite connection keeps the process alive."""
+        if self._sent_writer is not None:
+            with contextlib.suppress(Exception):
+                await self._sent_writer
         await self._group.wait_idle()
         await self._db.close()
 
@@ -350,9 +357,32 @@ class Storage:
         return [OutboxItem(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]), r[4]) for r in rows]
 
     async def mark_sent(self, outbox_id: int) -> None:
-        """Forget a sent message: its text has no reason to stay on disk."""
-        async with self._one_statement():
-            await self._db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
+        """Forget a sent message: its text has no reason to stay on disk.
+
+        Returns once the deletion is committed. Messages sent while one deletion is being
+        written are deleted together in the next statement: one trip instead of one each.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent.append((outbox_id, done))
+        if self._sent_writer is None or self._sent_writer.done():
+            self._sent_writer = asyncio.create_task(self._delete_sent(), name="delete-sent")
+        await asyncio.shield(done)
+
+    async def _delete_sent(self) -> None:
+        while self._sent:
+            batch, self._sent = self._sent[:SENT_BATCH], self._sent[SENT_BATCH:]
+            ids = [outbox_id for outbox_id, _ in batch]
+            try:
+                async with self._one_statement():
+                    await self._db.execute(
+                        f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(ids))})", ids)
+            except Exception as exc:
+                for _, done in batch:
+                    _fail(done, exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
     async def mark_blocked(self, chat_id: int, *, blocked: bool = True) -> int:
         """Remember that a resident blocked the bot; drops what was waiting for them."""
@@ -492,18 +522,21 @@ class Storage:
 async def _insert_outgoing(
     db: aiosqlite.Connection, outgoing: Sequence[Outgoing]
 ) -> list[OutboxItem]:
-    items = []
-    for call in outgoing:  # usually one or two rows; each needs its id back
-        cursor = await db.execute(
-            "INSERT INTO outbox(chat_id, method, params, created_at, request_id) "
-            "VALUES (?,?,?,?,?)",
-            (call.chat_id, call.method, json.dumps(call.params, ensure_ascii=False),
-             time.time(), call.request_id),
-        )
-        assert cursor.lastrowid is not None
-        items.append(OutboxItem(cursor.lastrowid, call.chat_id, call.method, call.params,
-                                call.request_id))
-    return items
+    if not outgoing:
+        return []
+    now = time.time()
+    rows = ", ".join(["(?,?,?,?,?)"] * len(outgoing))
+    returned = await db.execute_fetchall(
+        f"INSERT INTO outbox(chat_id, method, params, created_at, request_id) VALUES {rows} "
+        "RETURNING id",
+        [value for call in outgoing for value in (
+            call.chat_id, call.method, json.dumps(call.params, ensure_ascii=False), now,
+            call.request_id)],
+    )
+    # RETURNING gives no order, but ids grow in the order the rows were inserted.
+    ids = sorted(int(row[0]) for row in returned)
+    return [OutboxItem(outbox_id, call.chat_id, call.method, call.params, call.request_id)
+            for outbox_id, call in zip(ids, outgoing, strict=True)]
 
 
 def _request(row: Any) -> Request:
@@ -522,6 +555,7 @@ class Writer:
         self.items: list[OutboxItem] = []
         self.closed_update: int | None = None
         self.states: dict[int, str] = {}
+        self._counts: dict[tuple[str, str, str], int] = {}
 
     async def close_update(self, update_id: int) -> bool:
         """Mark the update handled; False when it already was (then do nothing)."""
@@ -635,11 +669,20 @@ class Writer:
         return cursor.rowcount == 1
 
     async def count(self, metric: str, key: str = "", amount: int = 1) -> None:
-        """Add to this week's anonymous counter."""
-        await self._db.execute(
-            "INSERT INTO weekly_counts(week, metric, key, count) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(week, metric, key) DO UPDATE SET count = count + excluded.count",
-            (iso_week(time.time()), metric, key, amount))
+        """Add to this week's anonymous counter (written with the rest, in one statement)."""
+        week = iso_week(time.time())
+        self._counts[(week, metric, key)] = self._counts.get((week, metric, key), 0) + amount
+
+    async def write_counts(self) -> None:
+        """Write the counters added so far; the writer's context does this before it ends."""
+        counts, self._counts = self._counts, {}
+        if counts:
+            rows = ", ".join(["(?, ?, ?, ?)"] * len(counts))
+            await self._db.execute(
+                f"INSERT INTO weekly_counts(week, metric, key, count) VALUES {rows} "
+                "ON CONFLICT(week, metric, key) DO UPDATE SET count = count + excluded.count",
+                [value for (week, metric, key), amount in counts.items()
+                 for value in (week, metric, key, amount)])
 
     async def add_unanswered(self, text: str) -> None:
         """Keep one scrubbed question the bot did not understand."""
@@ -715,6 +758,12 @@ class _WriterContext:
         self, kind: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if kind is None and self._writer is not None:
+            try:
+                await self._writer.write_counts()
+            except BaseException as error:
+                await self._transaction.__aexit__(type(error), error, error.__traceback__)
+                raise
         await self._transaction.__aexit__(kind, exc, tb)
         if kind is None and self._writer is not None:
             self._storage._after_commit(self._writer)
@@ -843,7 +892,7 @@ class _GroupCommit:
 
 def _fail(committed: asyncio.Future[None], error: BaseException) -> None:
     if not committed.done():
-        committed.set_exception(RuntimeError(f"commit failed: {type(error).__name__}"))
+        committed.set_exception(RuntimeError(f"the write failed: {type(error).__name__}"))
         committed.add_done_callback(lambda future: future.exception())  # retrieved if nobody waits
 
 

@@ -144,3 +144,17 @@ async def test_a_cancelled_writer_leaves_nothing_and_blocks_nobody(tmp_path: Pat
         assert await storage.load_state(2) == '{"ok":1}'
     with sqlite3.connect(tmp_path / "w.db") as raw:
         assert raw.execute("SELECT chat_id FROM residents").fetchall() == [(2,)]
+
+
+async def test_messages_sent_at_the_same_time_are_deleted_together(tmp_path: Path) -> None:
+    async with Storage.open(tmp_path / "w.db") as storage:
+        items = await storage.commit_turn(
+            1, chat_id=5, outgoing=[Outgoing(5, "sendMessage", {"text": str(n)})
+                                    for n in range(30)])
+        assert items is not None and len({item.id for item in items}) == 30
+        deletes: list[str] = []
+        await storage._db.set_trace_callback(
+            lambda sql: deletes.append(sql) if sql.startswith("DELETE FROM outbox") else None)
+        await asyncio.gather(*(storage.mark_sent(item.id) for item in items[:29]))
+        assert [item.params["text"] for item in await storage.unsent()] == ["29"]
+        assert 1 <= len(deletes) < 29, deletes
