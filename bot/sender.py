@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings(
     "ignore", message=r"Please use 'Bot\.\w+' instead of", category=PTBUserWarning)
 
+# Calls in flight at once; the HTTP pool has as many connections (telegram_app.py). Waiting
+# here is cheap, while a request queued inside httpcore makes every later request scan the
+# queue and all its connections again.
+SEND_CONNECTIONS = 8
 PACED_METHODS = frozenset({"sendMessage", "copyMessage", "sendPhoto", "sendDocument"})
 MAX_BACKOFF_SECONDS = 30.0
 IDLE_BUCKET_SECONDS = 300.0
@@ -99,6 +103,7 @@ class OutboxSender:
         self._queued_ids: set[int] = set()
         self._workers: dict[tuple[int, int | None], asyncio.Task[None]] = {}
         self._stopping = False
+        self._in_flight = asyncio.Semaphore(SEND_CONNECTIONS)
 
     async def start(self) -> None:
         """Queue what a previous run left in the outbox; call before anything is submitted."""
@@ -211,7 +216,8 @@ class OutboxSender:
         # Telegram's answer unparsed: building Message objects we never read was a fifth of
         # the bot's CPU per update.
         kwargs = {key: value for key, value in params.items() if not key.startswith("_")}
-        result: object = await self._bot.do_api_request(method_name, api_kwargs=kwargs)
+        async with self._in_flight:
+            result: object = await self._bot.do_api_request(method_name, api_kwargs=kwargs)
         return result
 
 
