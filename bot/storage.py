@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -310,12 +310,11 @@ class Storage:
         Returns the stored outbox rows, for the sender; None if the update was handled before.
         """
         async with self.write() as writer:
-            if not await writer.close_update(update_id):
-                return None
             if chat_id is not None and state is not None:
-                await writer.save_state(chat_id, state)
-            await writer.add_outgoing(outgoing)
-        return writer.items
+                closed = await writer.close_turn(update_id, chat_id, state, outgoing)
+            elif closed := await writer.close_update(update_id):
+                await writer.add_outgoing(outgoing)
+        return writer.items if closed else None
 
     def write(self) -> _WriterContext:
         """One write transaction: `async with storage.write() as writer: ...`; the sender
@@ -519,24 +518,55 @@ class Storage:
         return self._group.member(savepoint=False)
 
 
-async def _insert_outgoing(
-    db: aiosqlite.Connection, outgoing: Sequence[Outgoing]
-) -> list[OutboxItem]:
-    if not outgoing:
-        return []
+_CLOSE_UPDATE = (
+    # One statement for both cases: a polled update is new here; a webhook update was stored
+    # first and is closed now (its content cleared). Handled before: no change.
+    "INSERT INTO updates(update_id, received_at, handled_at) VALUES (?, ?, ?) "
+    "ON CONFLICT(update_id) DO UPDATE SET handled_at = excluded.handled_at, "
+    "payload = NULL WHERE updates.handled_at IS NULL")
+_SAVE_STATE = (
+    "INSERT INTO residents(chat_id, state, updated_at) VALUES (?,?,?) "
+    # A resident who writes to us has not blocked us (any more).
+    "ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state, "
+    "updated_at = excluded.updated_at, blocked = 0")
+
+
+def _outbox_insert(outgoing: Sequence[Outgoing]) -> tuple[str, list[Any]]:
+    """All of a turn's outgoing calls in one INSERT; RETURNING gives their ids."""
     now = time.time()
     rows = ", ".join(["(?,?,?,?,?)"] * len(outgoing))
-    returned = await db.execute_fetchall(
+    return (
         f"INSERT INTO outbox(chat_id, method, params, created_at, request_id) VALUES {rows} "
         "RETURNING id",
         [value for call in outgoing for value in (
             call.chat_id, call.method, json.dumps(call.params, ensure_ascii=False), now,
             call.request_id)],
     )
+
+
+def _outbox_items(returned: Iterable[Any], outgoing: Sequence[Outgoing]) -> list[OutboxItem]:
     # RETURNING gives no order, but ids grow in the order the rows were inserted.
     ids = sorted(int(row[0]) for row in returned)
     return [OutboxItem(outbox_id, call.chat_id, call.method, call.params, call.request_id)
             for outbox_id, call in zip(ids, outgoing, strict=True)]
+
+
+def _counts_upsert(counts: dict[tuple[str, str, str], int]) -> tuple[str, list[Any]]:
+    rows = ", ".join(["(?, ?, ?, ?)"] * len(counts))
+    return (
+        f"INSERT INTO weekly_counts(week, metric, key, count) VALUES {rows} "
+        "ON CONFLICT(week, metric, key) DO UPDATE SET count = count + excluded.count",
+        [value for (week, metric, key), amount in counts.items()
+         for value in (week, metric, key, amount)],
+    )
+
+
+async def _insert_outgoing(
+    db: aiosqlite.Connection, outgoing: Sequence[Outgoing]
+) -> list[OutboxItem]:
+    if not outgoing:
+        return []
+    return _outbox_items(await db.execute_fetchall(*_outbox_insert(outgoing)), outgoing)
 
 
 def _request(row: Any) -> Request:
@@ -560,16 +590,42 @@ class Writer:
     async def close_update(self, update_id: int) -> bool:
         """Mark the update handled; False when it already was (then do nothing)."""
         now = time.time()
-        # One statement for both cases: a polled update is new here; a webhook update was
-        # stored first and is closed now (its content cleared). Handled before: no change.
-        cursor = await self._db.execute(
-            "INSERT INTO updates(update_id, received_at, handled_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(update_id) DO UPDATE SET handled_at = excluded.handled_at, "
-            "payload = NULL WHERE updates.handled_at IS NULL",
-            (update_id, now, now))
+        cursor = await self._db.execute(_CLOSE_UPDATE, (update_id, now, now))
         if cursor.rowcount != 1:
             return False
         self.closed_update = update_id
+        return True
+
+    async def close_turn(
+        self, update_id: int, chat_id: int, state: str, outgoing: Sequence[Outgoing],
+    ) -> bool:
+        """A whole plain turn: close the update, save the state, queue the replies, and write
+        the counters added so far. False, with nothing written, if the update was handled.
+
+        The statements go to aiosqlite's thread together and run back to back: one wait
+        instead of four. A duplicate is rare (a restart), so it is undone afterwards.
+        """
+        now = time.time()
+        counts, self._counts = self._counts, {}
+        pending: list[Awaitable[Any]] = [
+            self._db.execute(_CLOSE_UPDATE, (update_id, now, now)),
+            self._db.execute(_SAVE_STATE, (chat_id, state, now)),
+        ]
+        if counts:
+            pending.append(self._db.execute(*_counts_upsert(counts)))
+        if outgoing:
+            pending.append(self._db.execute_fetchall(*_outbox_insert(outgoing)))
+        results: list[Any] = await asyncio.gather(*pending, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # the writer's savepoint is rolled back
+        if results[0].rowcount != 1:
+            await self._db.execute("ROLLBACK TO writer")
+            return False
+        self.closed_update = update_id
+        self.states[chat_id] = state
+        if outgoing:
+            self.items.extend(_outbox_items(results[-1], outgoing))
         return True
 
     async def load_state(self, chat_id: int) -> str | None:
@@ -580,13 +636,7 @@ class Writer:
 
     async def save_state(self, chat_id: int, state: str) -> None:
         """Store a resident's conversation state."""
-        await self._db.execute(
-            "INSERT INTO residents(chat_id, state, updated_at) VALUES (?,?,?) "
-            # A resident who writes to us has not blocked us (any more).
-            "ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state, "
-            "updated_at = excluded.updated_at, blocked = 0",
-            (chat_id, state, time.time()),
-        )
+        await self._db.execute(_SAVE_STATE, (chat_id, state, time.time()))
         self.states[chat_id] = state
 
     async def add_outgoing(self, outgoing: Sequence[Outgoing]) -> list[OutboxItem]:
@@ -677,12 +727,7 @@ class Writer:
         """Write the counters added so far; the writer's context does this before it ends."""
         counts, self._counts = self._counts, {}
         if counts:
-            rows = ", ".join(["(?, ?, ?, ?)"] * len(counts))
-            await self._db.execute(
-                f"INSERT INTO weekly_counts(week, metric, key, count) VALUES {rows} "
-                "ON CONFLICT(week, metric, key) DO UPDATE SET count = count + excluded.count",
-                [value for (week, metric, key), amount in counts.items()
-                 for value in (week, metric, key, amount)])
+            await self._db.execute(*_counts_upsert(counts))
 
     async def add_unanswered(self, text: str) -> None:
         """Keep one scrubbed question the bot did not understand."""

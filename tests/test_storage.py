@@ -158,3 +158,18 @@ async def test_messages_sent_at_the_same_time_are_deleted_together(tmp_path: Pat
         await asyncio.gather(*(storage.mark_sent(item.id) for item in items[:29]))
         assert [item.params["text"] for item in await storage.unsent()] == ["29"]
         assert 1 <= len(deletes) < 29, deletes
+
+
+async def test_a_repeated_turn_writes_nothing_not_even_its_counters(tmp_path: Path) -> None:
+    async with Storage.open(tmp_path / "w.db") as storage:
+        reply = [Outgoing(5, "sendMessage", {"chat_id": 5, "text": "hoi"})]
+        for attempt in range(2):
+            async with storage.write() as writer:
+                await writer.count("shown", "service:mee")
+                closed = await writer.close_turn(7, 5, f'{{"attempt":{attempt}}}', reply)
+            assert closed is (attempt == 0)
+            assert len(writer.items) == (1 if attempt == 0 else 0)
+        assert await storage.load_state(5) == '{"attempt":0}'
+        assert [(m, k, c) for _, m, k, c in await storage.weekly_counts()] == [
+            ("shown", "service:mee", 1)]
+        assert len(await storage.unsent()) == 1

@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.engine.conversation import Choice, Event, Start, State
 from bot.handlers.handoff import apply_handoff
-from bot.handlers.runtime import runtime_of
+from bot.handlers.runtime import Runtime, runtime_of
 from bot.handoff.dialog import YES
 from bot.render import messages_for
 from bot.stats.counting import count_turn
@@ -41,16 +41,22 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
                           {"callback_query_id": update.callback_query.id})
         outgoing.insert(0, answer)
     new_state = turn.state
+    new_conversation = saved is None or isinstance(event, Start)
     async with runtime.storage.write() as writer:
-        if not await writer.close_update(update.update_id):
-            log.info("turn skipped actor=%s result=duplicate", runtime.pseudonym(chat.id))
-            return
         if any(effect.kind in HANDOFF_EFFECTS for effect in turn.effects):
+            if not await writer.close_update(update.update_id):
+                _log_duplicate(runtime, chat.id)
+                return
             new_state = await apply_handoff(writer, runtime, update, state, turn, outgoing)
-        await count_turn(writer, new_conversation=saved is None or isinstance(event, Start),
-                         turn=turn)
-        await writer.save_state(chat.id, new_state.to_json())
-        await writer.add_outgoing(outgoing)
+            await count_turn(writer, new_conversation=new_conversation, turn=turn)
+            await writer.save_state(chat.id, new_state.to_json())
+            await writer.add_outgoing(outgoing)
+        else:  # most turns: the same writes, sent to the database in one go
+            await count_turn(writer, new_conversation=new_conversation, turn=turn)
+            if not await writer.close_turn(update.update_id, chat.id, new_state.to_json(),
+                                           outgoing):
+                _log_duplicate(runtime, chat.id)
+                return
     runtime.send(writer.items)
     for effect in turn.effects:
         if effect.kind == "not_understood":
@@ -60,6 +66,10 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
     if log.isEnabledFor(logging.INFO):
         log.info("turn event=%s actor=%s result=ok", type(event).__name__.lower(),
                  runtime.pseudonym(chat.id))
+
+
+def _log_duplicate(runtime: Runtime, chat_id: int) -> None:
+    log.info("turn skipped actor=%s result=duplicate", runtime.pseudonym(chat_id))
 
 
 def _first_state(update: Update) -> State:
