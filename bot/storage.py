@@ -853,10 +853,10 @@ class _GroupCommit:
     async def leave(self, *, failed: bool, savepoint: bool) -> None:
         """Keep (or on failure undo) this writer's work and let the next writer in."""
         try:
-            if savepoint:
-                if failed:
-                    await self._db.execute("ROLLBACK TO writer")
-                await self._db.execute("RELEASE writer")
+            if savepoint and failed:
+                await self._db.execute("ROLLBACK TO writer")
+            # A savepoint that is kept needs no RELEASE (one trip less): COMMIT ends them all,
+            # and ROLLBACK TO finds the innermost one of that name, the failing writer's own.
             if self._committed is not None and not self._db.in_transaction:
                 # SQLite rolled the whole transaction back (e.g. disk full): tell its writers.
                 await self._end(RuntimeError("the transaction was rolled back"))

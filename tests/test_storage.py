@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from bot.storage import MIGRATIONS, Outgoing, Storage
+from bot.storage import MIGRATIONS, OutboxItem, Outgoing, Storage
 
 
 async def test_opens_in_wal_with_busy_timeout_and_current_schema(tmp_path: Path) -> None:
@@ -173,3 +173,35 @@ async def test_a_repeated_turn_writes_nothing_not_even_its_counters(tmp_path: Pa
         assert [(m, k, c) for _, m, k, c in await storage.weekly_counts()] == [
             ("shown", "service:mee", 1)]
         assert len(await storage.unsent()) == 1
+
+
+async def test_a_writer_failing_between_two_others_undoes_only_its_own_work(
+    tmp_path: Path,
+) -> None:
+    async with Storage.open(tmp_path / "w.db") as storage:
+        commits = await _count_commits(storage)
+        first_inside = asyncio.Event()
+
+        async def first() -> None:
+            async with storage.write() as writer:
+                await writer.save_state(1, '{"first":1}')
+                first_inside.set()
+                await asyncio.sleep(0.05)  # the others queue up: the three share one commit
+
+        async def failing() -> None:
+            await first_inside.wait()
+            async with storage.write() as writer:
+                await writer.save_state(2, '{"half":"done"}')
+                raise RuntimeError("a bug halfway through a turn")
+
+        async def last() -> list[OutboxItem] | None:
+            await first_inside.wait()
+            await asyncio.sleep(0)
+            return await storage.commit_turn(3, chat_id=3, state='{"last":3}')
+
+        results = await asyncio.gather(first(), failing(), last(), return_exceptions=True)
+        assert results[0] is None and isinstance(results[1], RuntimeError) and results[2] == []
+        assert len(commits) == 1
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        assert raw.execute("SELECT chat_id, state FROM residents ORDER BY chat_id").fetchall() == [
+            (1, '{"first":1}'), (3, '{"last":3}')]
