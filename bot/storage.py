@@ -956,7 +956,7 @@ class _Member:
         self, kind: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # Shielded: the lock must not be free before the savepoint is released or undone.
+        # Shielded: the lock must not be free before this writer's work is kept or undone.
         await asyncio.shield(self._group.leave(failed=kind is not None,
                                                savepoint=self._savepoint))
         if kind is None and self._committed is not None:
