@@ -80,6 +80,12 @@ class SearchResult:
     matches: tuple[Match, ...]
     ambiguous: bool  # the best two are too close to choose: ask the resident
 
+    @classmethod
+    def of(cls, offered: list[Match]) -> SearchResult:
+        """The offered matches, best first; ambiguous when the best two are too close."""
+        ambiguous = len(offered) > 1 and offered[0].score - offered[1].score < CLOSE_MARGIN
+        return cls(tuple(offered), ambiguous)
+
     @property
     def best(self) -> Match | None:
         """The top match, if any."""
@@ -161,18 +167,18 @@ class Matcher:
                 TITLE_BONUS * total * covered / len(title) if title else 0.0)
             if wanted is not None and self._documents[index].kind != wanted:
                 final[index] -= KIND_PENALTY * total
-        order = sorted(
-            final,
+        # Scores only fall down the ranking, so what the bot offers is a prefix of it: the
+        # best MAX_RESULTS are all that can be offered, and only those become a Match.
+        order = heapq.nsmallest(
+            MAX_RESULTS, final,
             key=lambda i: (-final[i], self._documents[i].kind != "faq", self._documents[i].id),
         )
-        ranked = [
-            Match(self._documents[i].kind, self._documents[i].id,
-                  round(min(1.0, final[i] / total), 4),
-                  tuple(slot.word for slot, credit in zip(slots, credits, strict=True)
-                        if i in credit))
-            for i in order[:MAX_RESULTS * 4]
-        ]
-        return _decide(ranked, floor)
+        ranked = [(i, round(min(1.0, final[i] / total), 4)) for i in order]
+        return SearchResult.of(
+            [Match(self._documents[i].kind, self._documents[i].id, score,
+                   tuple(slot.word for slot, credit in zip(slots, credits, strict=True)
+                         if i in credit))
+             for i, score in _offered(ranked, floor)])
 
     def _slot_weight(self, slot: Slot) -> float:
         # A bare number (an age, an amount) sets the scene rather than the topic.
@@ -380,14 +386,12 @@ def _best(scores: list[float], count: int) -> list[int]:
     return reaching[:count]
 
 
-def _decide(ranked: list[Match], min_score: float) -> SearchResult:
-    """Keep what the bot would really offer, and whether it must ask which one is meant."""
-    if not ranked or ranked[0].score < min_score:
-        return SearchResult((), False)
-    floor = max(min_score, ranked[0].score * RELATIVE_FLOOR)
-    offered = tuple(match for match in ranked if match.score >= floor)[:MAX_RESULTS]
-    ambiguous = len(offered) > 1 and offered[0].score - offered[1].score < CLOSE_MARGIN
-    return SearchResult(offered, ambiguous)
+def _offered(ranked: list[tuple[int, float]], min_score: float) -> list[tuple[int, float]]:
+    """The ranked (index, score) pairs the bot would really offer: near enough to the best."""
+    if not ranked or ranked[0][1] < min_score:
+        return []
+    floor = max(min_score, ranked[0][1] * RELATIVE_FLOOR)
+    return [(index, score) for index, score in ranked if score >= floor][:MAX_RESULTS]
 
 
 def _field_texts(entry: Service | FaqEntry, field_name: str) -> list[str]:
