@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Literal
 
@@ -134,7 +134,9 @@ class State:
 
     def to_json(self) -> str:
         """Serialise for storage."""
-        return json.dumps(asdict(self), separators=(",", ":"))
+        # Not dataclasses.asdict: its deep copy cost more than the JSON encoding itself.
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return json.dumps(fields, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, data: str | None) -> State:
