@@ -18,6 +18,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot.inflight import InFlightLimit
 from bot.periodic import stop_task
 from bot.storage import OutboxItem, Storage
 
@@ -31,10 +32,6 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings(
     "ignore", message=r"Please use 'Bot\.\w+' instead of", category=PTBUserWarning)
 
-# Calls in flight at once; the HTTP pool has as many connections (telegram_app.py). Waiting
-# here is cheap, while a request queued inside httpcore makes every later request scan the
-# queue and all its connections again.
-SEND_CONNECTIONS = 8
 PACED_METHODS = frozenset({"sendMessage", "copyMessage", "sendPhoto", "sendDocument"})
 MAX_BACKOFF_SECONDS = 30.0
 IDLE_BUCKET_SECONDS = 300.0
@@ -103,7 +100,7 @@ class OutboxSender:
         self._queued_ids: set[int] = set()
         self._workers: dict[tuple[int, int | None], asyncio.Task[None]] = {}
         self._stopping = False
-        self._in_flight = asyncio.Semaphore(SEND_CONNECTIONS)
+        self._in_flight = InFlightLimit()
 
     async def start(self) -> None:
         """Queue what a previous run left in the outbox; call before anything is submitted."""
@@ -216,7 +213,7 @@ class OutboxSender:
         # Telegram's answer unparsed: building Message objects we never read was a fifth of
         # the bot's CPU per update.
         kwargs = {key: value for key, value in params.items() if not key.startswith("_")}
-        async with self._in_flight:
+        async with self._in_flight.call():
             result: object = await self._bot.do_api_request(method_name, api_kwargs=kwargs)
         return result
 

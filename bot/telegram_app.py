@@ -19,10 +19,11 @@ from bot.engine.conversation import Engine
 from bot.handlers.runtime import RUNTIME_KEY, Runtime
 from bot.handoff.dialog import HandoffEngine
 from bot.inbox import DurablePoller, UpdateProcessor
+from bot.inflight import MOST_CALLS
 from bot.kb.loader import KnowledgeBaseError, Problem, load_knowledge_base
 from bot.periodic import Every
 from bot.reminders import Reminders
-from bot.sender import SEND_CONNECTIONS, ChatPacer, OutboxSender
+from bot.sender import ChatPacer, OutboxSender
 from bot.staff_router import StaffRouter
 from bot.stats.counting import UnansweredKeeper
 from bot.storage import Storage
@@ -266,7 +267,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
             group_max_rate=settings.group_messages_per_minute, group_time_period=60,
             max_retries=0,  # the outbox sender retries, with backoff, and keeps the message
         ))
-        .request(HTTPXRequest(connection_pool_size=SEND_CONNECTIONS, read_timeout=15.0,
+        .request(HTTPXRequest(connection_pool_size=MOST_CALLS, read_timeout=15.0,
                               pool_timeout=30.0))
         .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=60.0))
     )
