@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +26,7 @@ import aiosqlite
 UPDATE_MEMORY_SECONDS = 2 * 24 * 3600
 STATE_CACHE_SIZE = 10_000
 SENT_BATCH = 500  # outbox rows deleted in one statement at most (SQLite limits parameters)
+MAX_TURN_BATCH = 200  # turns written together at most (SQLite limits parameters too)
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # weeks are counted in Dutch time
 # Closed requests after the retention period; open ones nobody touched for that long are
 # abandoned and go too.
@@ -200,6 +201,7 @@ class Storage:
         self._sent_writer: asyncio.Task[None] | None = None
         # This connection is the only writer, so recent states can be served from memory.
         self._states: dict[int, str] = {}
+        self._turns = _TurnBatches(self._write_turns)
 
     @classmethod
     def open(cls, path: Path | str, *, synchronous: str = "FULL") -> _Opener:
@@ -213,6 +215,7 @@ class Storage:
         if self._sent_writer is not None:
             with contextlib.suppress(Exception):
                 await self._sent_writer
+        await self._turns.wait_idle()
         await self._group.wait_idle()
         await self._db.close()
 
@@ -304,17 +307,65 @@ class Storage:
         chat_id: int | None = None,
         state: str | None = None,
         outgoing: Sequence[Outgoing] = (),
+        counts: Iterable[tuple[str, str]] = (),
     ) -> list[OutboxItem] | None:
-        """Record the update as handled together with its effects.
+        """Record the update as handled together with its effects: the resident's state, the
+        replies, and this week's counters (metric, key) for the turn.
 
         Returns the stored outbox rows, for the sender; None if the update was handled before.
+        Turns that arrive while others are written are written together (`_TurnBatches`).
         """
-        async with self.write() as writer:
-            if chat_id is not None and state is not None:
-                closed = await writer.close_turn(update_id, chat_id, state, outgoing)
-            elif closed := await writer.close_update(update_id):
-                await writer.add_outgoing(outgoing)
-        return writer.items if closed else None
+        week = iso_week(time.time())
+        added: dict[tuple[str, str, str], int] = {}
+        for metric, key in counts:
+            added[(week, metric, key)] = added.get((week, metric, key), 0) + 1
+        # Encoded here, so that a reply that cannot be stored fails its own turn only.
+        turn = _QueuedTurn(update_id, chat_id, state, list(outgoing), _outbox_rows(outgoing),
+                           added)
+        return await self._turns.write(turn)
+
+    async def _write_turns(self, batch: Sequence[_QueuedTurn]) -> list[list[OutboxItem] | None]:
+        """Commit a batch of turns with one statement per table; None for a repeated update."""
+        now = time.time()
+        async with self._transaction():
+            closed = await self._db.execute_fetchall(
+                f"{_close_updates(len(batch))} RETURNING update_id",
+                [value for turn in batch for value in (turn.update_id, now, now)])
+            newly_closed = {int(row[0]) for row in closed}
+            fresh = []
+            for turn in batch:
+                if turn.update_id in newly_closed:
+                    newly_closed.discard(turn.update_id)  # a second copy is a repeat
+                    fresh.append(turn)
+            states = [(t.chat_id, t.state, now) for t in fresh
+                      if t.chat_id is not None and t.state is not None]
+            counts: dict[tuple[str, str, str], int] = {}
+            for turn in fresh:
+                for key, amount in turn.counts.items():
+                    counts[key] = counts.get(key, 0) + amount
+            rows = [row for turn in fresh for row in turn.outbox_rows]
+            # Sent to aiosqlite's thread together; they run back to back: one wait.
+            pending: list[Awaitable[Any]] = []
+            if states:
+                pending.append(self._db.execute(
+                    _save_states(len(states)), [v for row in states for v in row]))
+            if counts:
+                pending.append(self._db.execute(*_counts_upsert(counts)))
+            if rows:
+                pending.append(self._db.execute_fetchall(*_outbox_insert_rows(rows, now)))
+            results: list[Any] = await asyncio.gather(*pending, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result  # the batch's savepoint is rolled back
+        # Committed. RETURNING gives no order, but ids grow in the order rows were inserted.
+        ids = iter(sorted(int(row[0]) for row in results[-1]) if rows else [])
+        written: dict[int, list[OutboxItem]] = {}
+        for turn in fresh:
+            written[id(turn)] = [OutboxItem(next(ids), call.chat_id, call.method, call.params,
+                                            call.request_id) for call in turn.outgoing]
+            self._closed_by_turn.add(turn.update_id)
+        self._remember_states({chat_id: state for chat_id, state, _ in states})
+        return [written.get(id(turn)) for turn in batch]
 
     def write(self) -> _WriterContext:
         """One write transaction: `async with storage.write() as writer: ...`; the sender
@@ -324,7 +375,10 @@ class Storage:
     def _after_commit(self, writer: Writer) -> None:
         if writer.closed_update is not None:
             self._closed_by_turn.add(writer.closed_update)
-        for chat_id, state in writer.states.items():
+        self._remember_states(writer.states)
+
+    def _remember_states(self, states: dict[int, str]) -> None:
+        for chat_id, state in states.items():
             if not state:
                 self._states.pop(chat_id, None)
                 continue
@@ -518,29 +572,42 @@ class Storage:
         return self._group.member(savepoint=False)
 
 
-_CLOSE_UPDATE = (
+def _values(rows: int, width: int) -> str:
+    row = f"({', '.join('?' * width)})"
+    return ", ".join([row] * rows)
+
+
+def _close_updates(count: int) -> str:
     # One statement for both cases: a polled update is new here; a webhook update was stored
     # first and is closed now (its content cleared). Handled before: no change.
-    "INSERT INTO updates(update_id, received_at, handled_at) VALUES (?, ?, ?) "
-    "ON CONFLICT(update_id) DO UPDATE SET handled_at = excluded.handled_at, "
-    "payload = NULL WHERE updates.handled_at IS NULL")
-_SAVE_STATE = (
-    "INSERT INTO residents(chat_id, state, updated_at) VALUES (?,?,?) "
-    # A resident who writes to us has not blocked us (any more).
-    "ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state, "
-    "updated_at = excluded.updated_at, blocked = 0")
+    return (f"INSERT INTO updates(update_id, received_at, handled_at) VALUES {_values(count, 3)} "
+            "ON CONFLICT(update_id) DO UPDATE SET handled_at = excluded.handled_at, "
+            "payload = NULL WHERE updates.handled_at IS NULL")
 
 
-def _outbox_insert(outgoing: Sequence[Outgoing]) -> tuple[str, list[Any]]:
-    """All of a turn's outgoing calls in one INSERT; RETURNING gives their ids."""
-    now = time.time()
-    rows = ", ".join(["(?,?,?,?,?)"] * len(outgoing))
+def _save_states(count: int) -> str:
+    return (f"INSERT INTO residents(chat_id, state, updated_at) VALUES {_values(count, 3)} "
+            # A resident who writes to us has not blocked us (any more).
+            "ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state, "
+            "updated_at = excluded.updated_at, blocked = 0")
+
+
+_CLOSE_UPDATE = _close_updates(1)
+_SAVE_STATE = _save_states(1)
+
+
+def _outbox_rows(outgoing: Sequence[Outgoing]) -> list[tuple[Any, ...]]:
+    """Outgoing calls as outbox rows (without their time)."""
+    return [(call.chat_id, call.method, json.dumps(call.params, ensure_ascii=False),
+             call.request_id) for call in outgoing]
+
+
+def _outbox_insert_rows(rows: Sequence[tuple[Any, ...]], now: float) -> tuple[str, list[Any]]:
+    """Outbox rows in one INSERT; RETURNING gives their ids."""
     return (
-        f"INSERT INTO outbox(chat_id, method, params, created_at, request_id) VALUES {rows} "
-        "RETURNING id",
-        [value for call in outgoing for value in (
-            call.chat_id, call.method, json.dumps(call.params, ensure_ascii=False), now,
-            call.request_id)],
+        f"INSERT INTO outbox(chat_id, method, params, request_id, created_at) "
+        f"VALUES {_values(len(rows), 5)} RETURNING id",
+        [value for row in rows for value in (*row, now)],
     )
 
 
@@ -566,7 +633,8 @@ async def _insert_outgoing(
 ) -> list[OutboxItem]:
     if not outgoing:
         return []
-    return _outbox_items(await db.execute_fetchall(*_outbox_insert(outgoing)), outgoing)
+    returned = await db.execute_fetchall(*_outbox_insert_rows(_outbox_rows(outgoing), time.time()))
+    return _outbox_items(returned, outgoing)
 
 
 def _request(row: Any) -> Request:
@@ -594,38 +662,6 @@ class Writer:
         if cursor.rowcount != 1:
             return False
         self.closed_update = update_id
-        return True
-
-    async def close_turn(
-        self, update_id: int, chat_id: int, state: str, outgoing: Sequence[Outgoing],
-    ) -> bool:
-        """A whole plain turn: close the update, save the state, queue the replies, and write
-        the counters added so far. False, with nothing written, if the update was handled.
-
-        The statements go to aiosqlite's thread together and run back to back: one wait
-        instead of four. A duplicate is rare (a restart), so it is undone afterwards.
-        """
-        now = time.time()
-        counts, self._counts = self._counts, {}
-        pending: list[Awaitable[Any]] = [
-            self._db.execute(_CLOSE_UPDATE, (update_id, now, now)),
-            self._db.execute(_SAVE_STATE, (chat_id, state, now)),
-        ]
-        if counts:
-            pending.append(self._db.execute(*_counts_upsert(counts)))
-        if outgoing:
-            pending.append(self._db.execute_fetchall(*_outbox_insert(outgoing)))
-        results: list[Any] = await asyncio.gather(*pending, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result  # the writer's savepoint is rolled back
-        if results[0].rowcount != 1:
-            await self._db.execute("ROLLBACK TO writer")
-            return False
-        self.closed_update = update_id
-        self.states[chat_id] = state
-        if outgoing:
-            self.items.extend(_outbox_items(results[-1], outgoing))
         return True
 
     async def load_state(self, chat_id: int) -> str | None:
@@ -814,6 +850,65 @@ class _WriterContext:
             self._storage._after_commit(self._writer)
 
 
+@dataclass
+class _QueuedTurn:
+    """A plain turn waiting to be written with the others that arrived with it."""
+
+    update_id: int
+    chat_id: int | None
+    state: str | None
+    outgoing: list[Outgoing]
+    outbox_rows: list[tuple[Any, ...]]
+    counts: dict[tuple[str, str, str], int]
+
+
+class _TurnBatches:
+    """Turns that arrive while a batch is being written go together in the next one.
+
+    Each statement costs a trip to aiosqlite's thread and back, about as much CPU as the
+    statement itself; a batch writes each table in one statement, whatever its size.
+    A caller that is cancelled while waiting leaves its turn in the batch: it is committed
+    anyway, and its replies are sent from the outbox at the next start.
+    """
+
+    def __init__(
+        self, write: Callable[[Sequence[_QueuedTurn]], Awaitable[list[list[OutboxItem] | None]]],
+    ) -> None:
+        self._write = write
+        self._queued: list[tuple[_QueuedTurn, asyncio.Future[list[OutboxItem] | None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def write(self, turn: _QueuedTurn) -> list[OutboxItem] | None:
+        """Queue a turn and return its outbox rows once they are committed."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[OutboxItem] | None] = loop.create_future()
+        self._queued.append((turn, done))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name="turn-batches")
+        return await asyncio.shield(done)
+
+    async def wait_idle(self) -> None:
+        """Let the batches in hand finish (before the connection closes)."""
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+
+    async def _run(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued[:MAX_TURN_BATCH], self._queued[MAX_TURN_BATCH:]
+            try:
+                results = await self._write([turn for turn, _ in batch])
+            except BaseException as exc:
+                for _, done in batch:
+                    _fail(done, exc)
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                for (_, done), result in zip(batch, results, strict=True):
+                    if not done.done():
+                        done.set_result(result)
+
+
 class _GroupCommit:
     """Group commit: writers that queue up while a COMMIT waits for the disk share the next.
 
@@ -935,7 +1030,7 @@ class _GroupCommit:
                 await asyncio.shield(self.commit_now())
 
 
-def _fail(committed: asyncio.Future[None], error: BaseException) -> None:
+def _fail(committed: asyncio.Future[Any], error: BaseException) -> None:
     if not committed.done():
         committed.set_exception(RuntimeError(f"the write failed: {type(error).__name__}"))
         committed.add_done_callback(lambda future: future.exception())  # retrieved if nobody waits

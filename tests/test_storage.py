@@ -7,6 +7,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.storage import MIGRATIONS, OutboxItem, Outgoing, Storage
 
 
@@ -164,15 +166,105 @@ async def test_a_repeated_turn_writes_nothing_not_even_its_counters(tmp_path: Pa
     async with Storage.open(tmp_path / "w.db") as storage:
         reply = [Outgoing(5, "sendMessage", {"chat_id": 5, "text": "hoi"})]
         for attempt in range(2):
-            async with storage.write() as writer:
-                await writer.count("shown", "service:mee")
-                closed = await writer.close_turn(7, 5, f'{{"attempt":{attempt}}}', reply)
-            assert closed is (attempt == 0)
-            assert len(writer.items) == (1 if attempt == 0 else 0)
+            items = await storage.commit_turn(7, chat_id=5, state=f'{{"attempt":{attempt}}}',
+                                              outgoing=reply, counts=[("shown", "service:mee")])
+            assert (items is not None) is (attempt == 0)
         assert await storage.load_state(5) == '{"attempt":0}'
         assert [(m, k, c) for _, m, k, c in await storage.weekly_counts()] == [
             ("shown", "service:mee", 1)]
         assert len(await storage.unsent()) == 1
+
+
+async def _trace(storage: Storage, start: str) -> list[str]:
+    """Record every statement the storage sends to SQLite that starts with `start`."""
+    statements: list[str] = []
+    await storage._db.set_trace_callback(
+        lambda sql: statements.append(sql) if sql.lstrip().startswith(start) else None)
+    return statements
+
+
+async def test_turns_that_arrive_together_are_written_with_one_statement_per_table(
+    tmp_path: Path,
+) -> None:
+    async with Storage.open(tmp_path / "w.db") as storage:
+        closes = await _trace(storage, "INSERT INTO updates")
+
+        async def turn(number: int) -> list[OutboxItem] | None:
+            return await storage.commit_turn(
+                number, chat_id=100 + number, state=f'{{"n":{number}}}',
+                outgoing=[Outgoing(100 + number, "sendMessage", {"text": f"{number}-{part}"})
+                          for part in range(number % 3)],
+                counts=[("shown", "service:mee"), ("conversations", "")])
+
+        results = await asyncio.gather(*(turn(n) for n in range(1, 31)))
+        assert 1 <= len(closes) < 30, closes
+        # Each turn gets its own replies back, in order, with the ids they were stored under.
+        for number, items in enumerate(results, start=1):
+            assert items is not None
+            assert [item.params["text"] for item in items] == [
+                f"{number}-{part}" for part in range(number % 3)]
+            assert all(item.chat_id == 100 + number for item in items)
+        stored = {item.id: item.params for item in await storage.unsent()}
+        assert stored == {item.id: item.params for items in results if items for item in items}
+        assert all([await storage.load_state(100 + n) == f'{{"n":{n}}}' for n in range(1, 31)])
+        assert sorted((m, k, c) for _, m, k, c in await storage.weekly_counts()) == [
+            ("conversations", "", 30), ("shown", "service:mee", 30)]
+
+
+async def test_a_repeat_in_a_batch_is_skipped_and_the_others_are_written(
+    tmp_path: Path,
+) -> None:
+    async with Storage.open(tmp_path / "w.db") as storage:
+        await storage.commit_turn(1, chat_id=1, state='{"first":true}')
+        reply = [Outgoing(2, "sendMessage", {"text": "hoi"})]
+        results = await asyncio.gather(
+            storage.commit_turn(1, chat_id=1, state='{"again":true}', outgoing=reply,
+                                counts=[("shown", "x")]),  # handled before
+            storage.commit_turn(2, chat_id=2, state='{"two":1}', outgoing=reply),
+            storage.commit_turn(2, chat_id=2, state='{"two":2}', outgoing=reply),  # same update
+            storage.commit_turn(3, chat_id=3, state='{"three":1}'),
+        )
+        assert results[0] is None and results[2] is None
+        assert results[1] is not None and len(results[1]) == 1 and results[3] == []
+        assert await storage.load_state(1) == '{"first":true}'
+        assert await storage.load_state(2) == '{"two":1}'
+        assert await storage.load_state(3) == '{"three":1}'
+        assert len(await storage.unsent()) == 1
+        assert await storage.weekly_counts() == []
+
+
+async def test_a_turn_whose_reply_cannot_be_stored_fails_alone(tmp_path: Path) -> None:
+    async with Storage.open(tmp_path / "w.db") as storage:
+        broken = [Outgoing(1, "sendMessage", {"text": object()})]
+        results = await asyncio.gather(
+            storage.commit_turn(1, chat_id=1, state='{"broken":1}', outgoing=broken),
+            storage.commit_turn(2, chat_id=2, state='{"fine":1}'),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], TypeError) and results[1] == []
+        assert await storage.load_state(1) is None
+        assert await storage.load_state(2) == '{"fine":1}'
+        # Update 1 was not closed: it can still be handled.
+        assert await storage.commit_turn(1, chat_id=1, state="{}") == []
+
+
+async def test_a_turn_whose_caller_is_cancelled_is_still_committed_whole(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "w.db"
+    async with Storage.open(db) as storage:
+        reply = [Outgoing(4, "sendMessage", {"text": "hoi"})]
+        caller = asyncio.create_task(storage.commit_turn(4, chat_id=4, state='{"n":4}',
+                                                         outgoing=reply))
+        await asyncio.sleep(0)  # queued for the batch
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+    async with Storage.open(db) as storage:
+        # On disk with its reply, which the next start sends; the update is not handled twice.
+        assert await storage.load_state(4) == '{"n":4}'
+        assert [item.params for item in await storage.unsent()] == [{"text": "hoi"}]
+        assert await storage.commit_turn(4, chat_id=4, state="{}") is None
 
 
 async def test_a_writer_failing_between_two_others_undoes_only_its_own_work(

@@ -12,7 +12,7 @@ from bot.handlers.handoff import apply_handoff
 from bot.handlers.runtime import Runtime, runtime_of
 from bot.handoff.dialog import YES
 from bot.render import messages_for
-from bot.stats.counting import count_turn
+from bot.stats.counting import count_turn, turn_counts
 from bot.storage import Outgoing
 
 log = logging.getLogger("wegwijzer.turn")
@@ -42,8 +42,8 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
         outgoing.insert(0, answer)
     new_state = turn.state
     new_conversation = saved is None or isinstance(event, Start)
-    async with runtime.storage.write() as writer:
-        if any(effect.kind in HANDOFF_EFFECTS for effect in turn.effects):
+    if any(effect.kind in HANDOFF_EFFECTS for effect in turn.effects):
+        async with runtime.storage.write() as writer:
             if not await writer.close_update(update.update_id):
                 _log_duplicate(runtime, chat.id)
                 return
@@ -51,13 +51,16 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
             await count_turn(writer, new_conversation=new_conversation, turn=turn)
             await writer.save_state(chat.id, new_state.to_json())
             await writer.add_outgoing(outgoing)
-        else:  # most turns: the same writes, sent to the database in one go
-            await count_turn(writer, new_conversation=new_conversation, turn=turn)
-            if not await writer.close_turn(update.update_id, chat.id, new_state.to_json(),
-                                           outgoing):
-                _log_duplicate(runtime, chat.id)
-                return
-    runtime.send(writer.items)
+        items = writer.items
+    else:  # most turns: written together with the turns of other residents
+        written = await runtime.storage.commit_turn(
+            update.update_id, chat_id=chat.id, state=new_state.to_json(), outgoing=outgoing,
+            counts=turn_counts(new_conversation=new_conversation, turn=turn))
+        if written is None:
+            _log_duplicate(runtime, chat.id)
+            return
+        items = written
+    runtime.send(items)
     for effect in turn.effects:
         if effect.kind == "not_understood":
             runtime.keep_unanswered(effect.detail)  # scrubbed first, never linked to anyone

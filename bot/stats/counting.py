@@ -28,14 +28,20 @@ MAX_PENDING = 100
 CLAIM_BUCKETS = ((5, "0-5 min"), (15, "5-15 min"), (60, "15-60 min"))
 
 
-async def count_turn(writer: Writer, *, new_conversation: bool, turn: Turn) -> None:
-    """Count one resident turn."""
-    if new_conversation:
-        await writer.count("conversations")
+def turn_counts(*, new_conversation: bool, turn: Turn) -> list[tuple[str, str]]:
+    """The counters one resident turn adds to: (metric, key), one each."""
+    counts = [("conversations", "")] if new_conversation else []
     for effect in turn.effects:
         metric = METRICS.get(effect.kind)
         if metric is not None:
-            await writer.count(metric, effect.detail if metric in KEYED else "")
+            counts.append((metric, effect.detail if metric in KEYED else ""))
+    return counts
+
+
+async def count_turn(writer: Writer, *, new_conversation: bool, turn: Turn) -> None:
+    """Count one resident turn inside a write transaction."""
+    for metric, key in turn_counts(new_conversation=new_conversation, turn=turn):
+        await writer.count(metric, key)
 
 
 async def count_claim(writer: Writer, waited_seconds: float) -> None:
