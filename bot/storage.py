@@ -2,7 +2,8 @@
 
 One connection is the one writer. Writers take turns under a lock, because aiosqlite does not
 keep two coroutines' transactions apart on a shared connection; writers that queue up share
-one COMMIT (see `_GroupCommit`).
+one COMMIT (see `_GroupCommit`), and plain turns that arrive together are written with one
+statement per table (see `_TurnBatches`).
 """
 
 from __future__ import annotations
