@@ -69,10 +69,10 @@ class InFlightLimit:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self._busy -= 1  # handed over, then cancelled: pass the place on
-                self._wake()
             else:
                 with contextlib.suppress(ValueError):  # `_wake` may have dropped it already
                     self._waiting.remove(waiter)
+            self._wake()  # whoever queued behind this caller may go now
             raise
 
     def _wake(self) -> None:
