@@ -3,7 +3,7 @@
 One connection is the one writer. Writers take turns under a lock, because aiosqlite does not
 keep two coroutines' transactions apart on a shared connection; writers that queue up share
 one COMMIT (see `_GroupCommit`), and plain turns that arrive together are written with one
-statement per table (see `_TurnBatches`).
+statement per table (see `_Batches`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -28,6 +28,8 @@ UPDATE_MEMORY_SECONDS = 2 * 24 * 3600
 STATE_CACHE_SIZE = 10_000
 SENT_BATCH = 500  # outbox rows deleted in one statement at most (SQLite limits parameters)
 MAX_TURN_BATCH = 200  # turns written together at most (SQLite limits parameters too)
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # weeks are counted in Dutch time
 # Closed requests after the retention period; open ones nobody touched for that long are
 # abandoned and go too.
@@ -197,12 +199,12 @@ class Storage:
         self._group = _GroupCommit(connection)
         # Updates a turn closed; the processor's mark_handled can skip them (saves a commit).
         self._closed_by_turn: set[int] = set()
-        # Sent outbox rows waiting to be deleted, and the task deleting them.
-        self._sent: list[tuple[int, asyncio.Future[None]]] = []
-        self._sent_writer: asyncio.Task[None] | None = None
+        # Sent outbox rows are deleted, and plain turns written, in batches (`_Batches`).
+        self._sent: _Batches[int, None] = _Batches(self._delete_sent, limit=SENT_BATCH)
         # This connection is the only writer, so recent states can be served from memory.
         self._states: dict[int, str] = {}
-        self._turns = _TurnBatches(self._write_turns)
+        self._turns: _Batches[_QueuedTurn, list[OutboxItem] | None] = _Batches(
+            self._write_turns, limit=MAX_TURN_BATCH)
 
     @classmethod
     def open(cls, path: Path | str, *, synchronous: str = "FULL") -> _Opener:
@@ -213,9 +215,7 @@ class Storage:
 
     async def close(self) -> None:
         """Close the connection; an open aiosqlite connection keeps the process alive."""
-        if self._sent_writer is not None:
-            with contextlib.suppress(Exception):
-                await self._sent_writer
+        await self._sent.wait_idle()
         await self._turns.wait_idle()
         await self._group.wait_idle()
         await self._db.close()
@@ -314,7 +314,7 @@ class Storage:
         replies, and this week's counters (metric, key) for the turn.
 
         Returns the stored outbox rows, for the sender; None if the update was handled before.
-        Turns that arrive while others are written are written together (`_TurnBatches`).
+        Turns that arrive while others are written are written together (`_Batches`).
         """
         week = iso_week(time.time())
         added: dict[tuple[str, str, str], int] = {}
@@ -416,27 +416,13 @@ class Storage:
         Returns once the deletion is committed. Messages sent while one deletion is being
         written are deleted together in the next statement: one trip instead of one each.
         """
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sent.append((outbox_id, done))
-        if self._sent_writer is None or self._sent_writer.done():
-            self._sent_writer = asyncio.create_task(self._delete_sent(), name="delete-sent")
-        await asyncio.shield(done)
+        await self._sent.write(outbox_id)
 
-    async def _delete_sent(self) -> None:
-        while self._sent:
-            batch, self._sent = self._sent[:SENT_BATCH], self._sent[SENT_BATCH:]
-            ids = [outbox_id for outbox_id, _ in batch]
-            try:
-                async with self._one_statement():
-                    await self._db.execute(
-                        f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(ids))})", ids)
-            except Exception as exc:
-                for _, done in batch:
-                    _fail(done, exc)
-            else:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+    async def _delete_sent(self, ids: Sequence[int]) -> list[None]:
+        async with self._one_statement():
+            await self._db.execute(
+                f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(ids))})", list(ids))
+        return [None] * len(ids)
 
     async def mark_blocked(self, chat_id: int, *, blocked: bool = True) -> int:
         """Remember that a resident blocked the bot; drops what was waiting for them."""
@@ -863,29 +849,31 @@ class _QueuedTurn:
     counts: dict[tuple[str, str, str], int]
 
 
-class _TurnBatches:
-    """Turns that arrive while a batch is being written go together in the next one.
+class _Batches(Generic[Item, Result]):
+    """Items that arrive while a batch is being written go together in the next one.
 
     Each statement costs a trip to aiosqlite's thread and back, about as much CPU as the
-    statement itself; a batch writes each table in one statement, whatever its size.
-    A caller that is cancelled while waiting leaves its turn in the batch: it is committed
-    anyway, and its replies are sent from the outbox at the next start.
+    statement itself; a batch takes one statement per table, whatever its size. `write`
+    returns each item's result once its batch is committed. A caller that is cancelled while
+    waiting leaves its item in the batch: it is committed anyway (a turn's replies are then
+    sent from the outbox at the next start).
     """
 
     def __init__(
-        self, write: Callable[[Sequence[_QueuedTurn]], Awaitable[list[list[OutboxItem] | None]]],
+        self, write: Callable[[Sequence[Item]], Awaitable[list[Result]]], *, limit: int,
     ) -> None:
         self._write = write
-        self._queued: list[tuple[_QueuedTurn, asyncio.Future[list[OutboxItem] | None]]] = []
+        self._limit = limit
+        self._queued: list[tuple[Item, asyncio.Future[Result]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def write(self, turn: _QueuedTurn) -> list[OutboxItem] | None:
-        """Queue a turn and return its outbox rows once they are committed."""
+    async def write(self, item: Item) -> Result:
+        """Queue an item and return its result once its batch is committed."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[list[OutboxItem] | None] = loop.create_future()
-        self._queued.append((turn, done))
+        done: asyncio.Future[Result] = loop.create_future()
+        self._queued.append((item, done))
         if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run(), name="turn-batches")
+            self._task = loop.create_task(self._run(), name="write-batches")
         return await asyncio.shield(done)
 
     async def wait_idle(self) -> None:
@@ -896,9 +884,9 @@ class _TurnBatches:
 
     async def _run(self) -> None:
         while self._queued:
-            batch, self._queued = self._queued[:MAX_TURN_BATCH], self._queued[MAX_TURN_BATCH:]
+            batch, self._queued = self._queued[:self._limit], self._queued[self._limit:]
             try:
-                results = await self._write([turn for turn, _ in batch])
+                results = await self._write([item for item, _ in batch])
             except BaseException as exc:
                 for _, done in batch:
                     _fail(done, exc)
