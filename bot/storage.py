@@ -880,7 +880,8 @@ class _Batches(Generic[Item, Result]):
         """Let the batches in hand finish (before the connection closes)."""
         if self._task is not None:
             with contextlib.suppress(Exception):
-                await self._task
+                # Shielded: a caller that stops waiting must not cancel the writes in hand.
+                await asyncio.shield(self._task)
 
     async def _run(self) -> None:
         while self._queued:
@@ -888,9 +889,12 @@ class _Batches(Generic[Item, Result]):
             try:
                 results = await self._write([item for item, _ in batch])
             except BaseException as exc:
+                stopped = not isinstance(exc, Exception)  # cancelled: nothing more is written
+                if stopped:
+                    batch, self._queued = batch + self._queued, []
                 for _, done in batch:
                     _fail(done, exc)
-                if not isinstance(exc, Exception):
+                if stopped:
                     raise
             else:
                 for (_, done), result in zip(batch, results, strict=True):
@@ -978,7 +982,7 @@ class _GroupCommit:
         """Let a pending COMMIT finish (before the connection closes)."""
         if self._committer is not None:
             with contextlib.suppress(Exception):
-                await self._committer
+                await asyncio.shield(self._committer)  # a cancelled caller leaves it running
 
     async def _begin(self, savepoint: bool) -> asyncio.Future[None]:
         if self._committed is None:

@@ -297,3 +297,23 @@ async def test_a_writer_failing_between_two_others_undoes_only_its_own_work(
     with sqlite3.connect(tmp_path / "w.db") as raw:
         assert raw.execute("SELECT chat_id, state FROM residents ORDER BY chat_id").fetchall() == [
             (1, '{"first":1}'), (3, '{"last":3}')]
+
+
+async def test_a_cancelled_close_does_not_cancel_the_writes_in_hand(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "w.db")
+    await storage._db.set_trace_callback(lambda sql: time.sleep(0.02))  # a slow disk
+    first = asyncio.create_task(storage.commit_turn(1, chat_id=1, state='{"n":1}'))
+    await asyncio.sleep(0.01)  # the first batch is being written
+    second = asyncio.create_task(storage.commit_turn(2, chat_id=2, state='{"n":2}'))
+    await asyncio.sleep(0)  # queued for the next batch
+    closing = asyncio.create_task(storage.close())
+    await asyncio.sleep(0.01)
+    closing.cancel()  # e.g. a shutdown timeout
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert await asyncio.wait_for(first, 5) == []
+    assert await asyncio.wait_for(second, 5) == []
+    await storage.close()  # a second close still closes the connection
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        assert raw.execute("SELECT chat_id, state FROM residents ORDER BY chat_id").fetchall() == [
+            (1, '{"n":1}'), (2, '{"n":2}')]
