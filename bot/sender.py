@@ -148,9 +148,13 @@ class OutboxSender:
                     await self._pacer.wait(chat_id)
                 delivered = await self._deliver(item)
                 if delivered:
-                    await self._storage.mark_sent(item.id)
+                    # Off the queue first: a failing delete must not send it again.
                     queue.pop(0)
                     self._queued_ids.discard(item.id)
+                    try:
+                        await self._storage.mark_sent(item.id)
+                    except Exception as exc:  # the row stays; only a restart sends it again
+                        log.error("sent message not deleted error=%s", type(exc).__name__)
                 else:  # the resident blocked the bot: the storage dropped the rest
                     self._queued_ids.difference_update(i.id for i in queue)
                     queue.clear()

@@ -147,6 +147,33 @@ async def test_a_failing_update_gets_an_apology_and_the_bot_goes_on(
         assert await storage.pending_updates() == []
 
 
+async def test_a_failed_delete_of_a_sent_message_does_not_send_it_again(
+    botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    botapi.add_private_chat(709, "Fien")
+    async with running_bot(botapi, tmp_path / "bot.db") as bot:
+        storage = bot.storage
+        assert storage is not None
+        deleted = storage.mark_sent
+        failures = [OSError("disk I/O error")]
+
+        async def mark_sent_failing_once(outbox_id: int) -> None:
+            if failures:
+                raise failures.pop()
+            await deleted(outbox_id)
+
+        storage.mark_sent = mark_sent_failing_once  # type: ignore[method-assign]
+        botapi.user_sends_text(709, "/start")
+        await botapi.wait_for_messages(709, 1)
+        await settle()
+        botapi.user_sends_text(709, "schulden")
+        await botapi.wait_for_messages(709, 2)
+        await settle()
+        assert not failures
+    sent = botapi.sent_messages(709)
+    assert len(sent) == 2 and sent[1]["text"].startswith("📍 Schuldhulp")
+
+
 async def test_kill_9_mid_conversation_loses_nothing_and_repeats_nothing(
     botapi: BotApiDouble, tmp_path: Path
 ) -> None:
