@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,13 +317,9 @@ class Storage:
         Returns the stored outbox rows, for the sender; None if the update was handled before.
         Turns that arrive while others are written are written together (`_Batches`).
         """
-        week = iso_week(time.time())
-        added: dict[tuple[str, str, str], int] = {}
-        for metric, key in counts:
-            added[(week, metric, key)] = added.get((week, metric, key), 0) + 1
         # Encoded here, so that a reply that cannot be stored fails its own turn only.
         turn = _QueuedTurn(update_id, chat_id, state, list(outgoing), _outbox_rows(outgoing),
-                           added)
+                           list(counts))
         return await self._turns.write(turn)
 
     async def _write_turns(self, batch: Sequence[_QueuedTurn]) -> list[list[OutboxItem] | None]:
@@ -340,10 +337,8 @@ class Storage:
                     fresh.append(turn)
             states = [(t.chat_id, t.state, now) for t in fresh
                       if t.chat_id is not None and t.state is not None]
-            counts: dict[tuple[str, str, str], int] = {}
-            for turn in fresh:
-                for key, amount in turn.counts.items():
-                    counts[key] = counts.get(key, 0) + amount
+            week = iso_week(now)
+            counts = Counter((week, metric, key) for turn in fresh for metric, key in turn.counts)
             rows = [row for turn in fresh for row in turn.outbox_rows]
             # Sent to aiosqlite's thread together; they run back to back: one wait.
             pending: list[Awaitable[Any]] = []
@@ -358,12 +353,12 @@ class Storage:
             for result in results:
                 if isinstance(result, BaseException):
                     raise result  # the batch's savepoint is rolled back
-        # Committed. RETURNING gives no order, but ids grow in the order rows were inserted.
-        ids = iter(sorted(int(row[0]) for row in results[-1]) if rows else [])
+        # Committed: hand each turn its own stored replies, in the order they were inserted.
+        items = iter(_outbox_items(results[-1] if rows else [],
+                                   [call for turn in fresh for call in turn.outgoing]))
         written: dict[int, list[OutboxItem]] = {}
         for turn in fresh:
-            written[id(turn)] = [OutboxItem(next(ids), call.chat_id, call.method, call.params,
-                                            call.request_id) for call in turn.outgoing]
+            written[id(turn)] = [next(items) for _ in turn.outgoing]
             self._closed_by_turn.add(turn.update_id)
         self._remember_states({chat_id: state for chat_id, state, _ in states})
         return [written.get(id(turn)) for turn in batch]
@@ -606,9 +601,8 @@ def _outbox_items(returned: Iterable[Any], outgoing: Sequence[Outgoing]) -> list
 
 
 def _counts_upsert(counts: dict[tuple[str, str, str], int]) -> tuple[str, list[Any]]:
-    rows = ", ".join(["(?, ?, ?, ?)"] * len(counts))
     return (
-        f"INSERT INTO weekly_counts(week, metric, key, count) VALUES {rows} "
+        f"INSERT INTO weekly_counts(week, metric, key, count) VALUES {_values(len(counts), 4)} "
         "ON CONFLICT(week, metric, key) DO UPDATE SET count = count + excluded.count",
         [value for (week, metric, key), amount in counts.items()
          for value in (week, metric, key, amount)],
@@ -846,7 +840,7 @@ class _QueuedTurn:
     state: str | None
     outgoing: list[Outgoing]
     outbox_rows: list[tuple[Any, ...]]
-    counts: dict[tuple[str, str, str], int]
+    counts: list[tuple[str, str]]  # (metric, key), one each
 
 
 class _Batches(Generic[Item, Result]):
