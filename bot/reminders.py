@@ -6,7 +6,6 @@ Deadlines live in the database (requests.remind_at), so a restart loses none.
 from __future__ import annotations
 
 import logging
-import time
 
 from bot.engine.conversation import State
 from bot.engine.hours import opening_status
@@ -23,7 +22,7 @@ class Reminders(Every):
     """Checks every `interval` seconds for requests whose reminder is due."""
 
     def __init__(self, runtime: Runtime, *, interval: float = 15.0) -> None:
-        super().__init__("reminders", interval, lambda: self.remind_due(time.time()))
+        super().__init__("reminders", interval, lambda: self.remind_due(runtime.clock.now()))
         self._runtime = runtime
 
     async def remind_due(self, now: float) -> int:

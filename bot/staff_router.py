@@ -7,7 +7,6 @@ again after staff deleted it) in the meantime is always the one used.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,13 +40,13 @@ class StaffRouter:
             if request.card_message_id is None:
                 return None
             params.update(message_id=request.card_message_id, text=request_card(request,
-                                                                                 time.time()))
+                                                                                 self._storage.clock.now()))
             buttons = card_buttons(request)
             if buttons:
                 params["reply_markup"] = buttons
             return params
         if kind == "card":
-            params["text"] = request_card(request, time.time())
+            params["text"] = request_card(request, self._storage.clock.now())
             buttons = card_buttons(request)
             if buttons:
                 params["reply_markup"] = buttons
@@ -103,7 +102,7 @@ class StaffRouter:
             fresh = await self._storage.get_request(request.id) or request
             buttons = card_buttons(fresh)
             card = await self._bot.send_message(
-                self.staff_chat_id, request_card(fresh, time.time()),
+                self.staff_chat_id, request_card(fresh, self._storage.clock.now()),
                 message_thread_id=thread_id,
                 reply_markup=InlineKeyboardMarkup.de_json(buttons, self._bot) if buttons else None)
             async with self._storage.write() as writer:

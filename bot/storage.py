@@ -12,16 +12,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
-from zoneinfo import ZoneInfo
 
 import aiosqlite
+
+from bot.clock import AMSTERDAM, Clock, system_clock
 
 # Telegram keeps an update for at most 24 hours, so two days of update_ids is enough to
 # recognise every repeat.
@@ -31,7 +31,6 @@ SENT_BATCH = 500  # outbox rows deleted in one statement at most (SQLite limits 
 MAX_TURN_BATCH = 200  # turns written together at most (SQLite limits parameters too)
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # weeks are counted in Dutch time
 # Closed requests after the retention period; open ones nobody touched for that long are
 # abandoned and go too.
 STALE_REQUEST = ("(status = 'closed' AND closed_at < :cutoff) OR "
@@ -195,8 +194,9 @@ class PendingUpdate:
 class Storage:
     """The bot's database; use `async with Storage.open(path) as storage:`."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, *, clock: Clock | None = None) -> None:
         self._db = connection
+        self.clock = clock or system_clock()
         self._group = _GroupCommit(connection)
         # Updates a turn closed; the processor's mark_handled can skip them (saves a commit).
         self._closed_by_turn: set[int] = set()
@@ -208,11 +208,13 @@ class Storage:
             self._write_turns, limit=MAX_TURN_BATCH)
 
     @classmethod
-    def open(cls, path: Path | str, *, synchronous: str = "FULL") -> _Opener:
+    def open(
+        cls, path: Path | str, *, synchronous: str = "FULL", clock: Clock | None = None,
+    ) -> _Opener:
         """Open (and migrate) the database; `synchronous=FULL` survives power loss."""
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError("synchronous must be FULL or NORMAL")
-        return _Opener(path, synchronous)
+        return _Opener(path, synchronous, clock)
 
     async def close(self) -> None:
         """Close the connection; an open aiosqlite connection keeps the process alive."""
@@ -251,7 +253,7 @@ class Storage:
         """Keep new updates before they are confirmed to Telegram; repeats are ignored."""
         if not updates:
             return 0
-        now = time.time()
+        now = self.clock.now()
         rows = [(uid, json.dumps(payload, ensure_ascii=False), now) for uid, payload in updates]
         sql = "INSERT OR IGNORE INTO updates(update_id, payload, received_at) VALUES (?,?,?)"
         before = self._db.total_changes
@@ -289,7 +291,7 @@ class Storage:
         cursor = await self._db.execute(
             "UPDATE updates SET handled_at = ?, payload = NULL "
             "WHERE update_id = ? AND handled_at IS NULL",
-            (time.time(), update_id),
+            (self.clock.now(), update_id),
         )
         return cursor.rowcount == 1
 
@@ -324,7 +326,7 @@ class Storage:
 
     async def _write_turns(self, batch: Sequence[_QueuedTurn]) -> list[list[OutboxItem] | None]:
         """Commit a batch of turns with one statement per table; None for a repeated update."""
-        now = time.time()
+        now = self.clock.now()
         async with self._transaction():
             closed = await self._db.execute_fetchall(
                 f"{_close_updates(len(batch))} RETURNING update_id",
@@ -425,7 +427,7 @@ class Storage:
             await self._db.execute(
                 "INSERT INTO residents(chat_id, state, updated_at, blocked) VALUES (?,?,?,?) "
                 "ON CONFLICT(chat_id) DO UPDATE SET blocked = excluded.blocked",
-                (chat_id, "{}", time.time(), int(blocked)),
+                (chat_id, "{}", self.clock.now(), int(blocked)),
             )
             dropped = 0
             if blocked:
@@ -461,7 +463,7 @@ class Storage:
 
     async def purge(self, *, retention_days: int, now: float | None = None) -> dict[str, int]:
         """Delete residents idle longer than the retention period, and old update ids."""
-        now = time.time() if now is None else now
+        now = self.clock.now() if now is None else now
         self._states.clear()
         async with self._transaction():
             residents = await self._db.execute(
@@ -490,7 +492,7 @@ class Storage:
         self, *, retention_days: int, now: float | None = None
     ) -> tuple[list[int], list[int]]:
         """Topics and staff-group messages of the requests the next purge deletes."""
-        cutoff = (time.time() if now is None else now) - retention_days * 86400
+        cutoff = (self.clock.now() if now is None else now) - retention_days * 86400
         topics = await self._db.execute_fetchall(
             f"SELECT thread_id FROM requests WHERE ({STALE_REQUEST}) AND thread_id IS NOT NULL",
             {"cutoff": cutoff})
@@ -610,11 +612,11 @@ def _counts_upsert(counts: dict[tuple[str, str, str], int]) -> tuple[str, list[A
 
 
 async def _insert_outgoing(
-    db: aiosqlite.Connection, outgoing: Sequence[Outgoing]
+    db: aiosqlite.Connection, outgoing: Sequence[Outgoing], now: float
 ) -> list[OutboxItem]:
     if not outgoing:
         return []
-    returned = await db.execute_fetchall(*_outbox_insert_rows(_outbox_rows(outgoing), time.time()))
+    returned = await db.execute_fetchall(*_outbox_insert_rows(_outbox_rows(outgoing), now))
     return _outbox_items(returned, outgoing)
 
 
@@ -638,7 +640,7 @@ class Writer:
 
     async def close_update(self, update_id: int) -> bool:
         """Mark the update handled; False when it already was (then do nothing)."""
-        now = time.time()
+        now = self._storage.clock.now()
         cursor = await self._db.execute(_CLOSE_UPDATE, (update_id, now, now))
         if cursor.rowcount != 1:
             return False
@@ -653,12 +655,12 @@ class Writer:
 
     async def save_state(self, chat_id: int, state: str) -> None:
         """Store a resident's conversation state."""
-        await self._db.execute(_SAVE_STATE, (chat_id, state, time.time()))
+        await self._db.execute(_SAVE_STATE, (chat_id, state, self._storage.clock.now()))
         self.states[chat_id] = state
 
     async def add_outgoing(self, outgoing: Sequence[Outgoing]) -> list[OutboxItem]:
         """Queue Bot API calls; they are sent after the commit."""
-        items = await _insert_outgoing(self._db, outgoing)
+        items = await _insert_outgoing(self._db, outgoing, self._storage.clock.now())
         self.items.extend(items)
         return items
 
@@ -671,7 +673,7 @@ class Writer:
         cursor = await self._db.execute(
             "INSERT INTO requests(chat_id, status, urgent, shared, name, created_at, remind_at) "
             "VALUES (?, 'waiting', ?, ?, ?, ?, ?)",
-            (chat_id, int(urgent), shared, name, time.time(), remind_at),
+            (chat_id, int(urgent), shared, name, self._storage.clock.now(), remind_at),
         )
         assert cursor.lastrowid is not None
         request = await self.request(cursor.lastrowid)
@@ -717,7 +719,7 @@ class Writer:
         cursor = await self._db.execute(
             "UPDATE requests SET status = 'claimed', claimed_by = ?, claimed_name = ?, "
             "claimed_at = ?, remind_at = NULL WHERE id = ? AND status = 'waiting'",
-            (user_id, name, time.time(), request_id))
+            (user_id, name, self._storage.clock.now(), request_id))
         return cursor.rowcount == 1
 
     async def release(self, request_id: int, user_id: int, remind_at: float) -> bool:
@@ -732,12 +734,12 @@ class Writer:
         """End a request; False when it was closed already."""
         cursor = await self._db.execute(
             "UPDATE requests SET status = 'closed', closed_at = ?, remind_at = NULL "
-            "WHERE id = ? AND status != 'closed'", (time.time(), request_id))
+            "WHERE id = ? AND status != 'closed'", (self._storage.clock.now(), request_id))
         return cursor.rowcount == 1
 
     async def count(self, metric: str, key: str = "", amount: int = 1) -> None:
         """Add to this week's anonymous counter (written with the rest, in one statement)."""
-        week = iso_week(time.time())
+        week = iso_week(self._storage.clock.now())
         self._counts[(week, metric, key)] = self._counts.get((week, metric, key), 0) + amount
 
     async def write_counts(self) -> None:
@@ -748,7 +750,7 @@ class Writer:
 
     async def add_unanswered(self, text: str) -> None:
         """Keep one scrubbed question the bot did not understand."""
-        now = time.time()
+        now = self._storage.clock.now()
         await self._db.execute(
             "INSERT INTO unanswered(week, text, created_at) VALUES (?, ?, ?)",
             (iso_week(now), text, now))
@@ -1061,9 +1063,10 @@ class _Exclusive:
 class _Opener:
     """Makes `Storage.open(...)` work both awaited and with `async with`."""
 
-    def __init__(self, path: Path | str, synchronous: str) -> None:
+    def __init__(self, path: Path | str, synchronous: str, clock: Clock | None) -> None:
         self._path = path
         self._synchronous = synchronous
+        self._clock = clock
         self._storage: Storage | None = None
 
     def __await__(self):  # type: ignore[no-untyped-def]
@@ -1077,7 +1080,7 @@ class _Opener:
             await connection.execute("PRAGMA busy_timeout=5000")
             await connection.execute(f"PRAGMA synchronous={self._synchronous}")
             await connection.execute("PRAGMA secure_delete=ON")  # erased text is overwritten
-            storage = Storage(connection)
+            storage = Storage(connection, clock=self._clock)
             await storage._migrate()
         except BaseException:
             await connection.close()

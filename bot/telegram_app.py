@@ -28,7 +28,7 @@ from bot.staff_router import StaffRouter
 from bot.stats.counting import UnansweredKeeper
 from bot.storage import Storage
 from bot.webhook import WebhookConfig, WebhookReceiver
-from bot.weekly_report import WeeklyReport
+from bot.weekly_report import WeeklyReport, note_running_since
 
 log = logging.getLogger("wegwijzer")
 
@@ -111,7 +111,8 @@ class WegwijzerBot:
     async def start(self) -> None:
         """Open the database, connect to Telegram, then start receiving and sending."""
         settings = self.settings
-        self.storage = await Storage.open(settings.db_path)
+        self.storage = await Storage.open(settings.db_path, clock=self.engine.clock)
+        await note_running_since(self.storage)
         application = build_application(settings)
         self.application = application
         await application.initialize()  # getMe: fails early on a wrong token

@@ -1,6 +1,8 @@
 """Post last week's report to the staff group once a week (Monday from 09:00, Dutch time).
 
-Which week was posted is kept in the database, so a restart neither skips nor repeats it.
+A week is reported only when the bot was already running in it and something happened in
+it, so a first start posts nothing. Which week was posted is kept in the database, so a
+restart neither skips nor repeats it.
 """
 
 from __future__ import annotations
@@ -8,20 +10,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import time
 
 from telegram import Bot
 
-from bot.engine.hours import AMSTERDAM
+from bot.clock import AMSTERDAM
 from bot.handlers.runtime import Runtime
 from bot.periodic import Every
-from bot.stats.command import display_names, last_week
+from bot.stats.command import display_names, week_of
 from bot.stats.report import as_png, as_text, weeks_from
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
 POSTED_KEY = "weekly_report_posted"
+RUNNING_SINCE_KEY = "running_since"  # when the bot first started on this database
 CHECK_SECONDS = 600.0
+POST_FROM = dt.time(9, 0)  # Monday, Dutch time: when the staff group is at work
 
 
 async def report_for(runtime: Runtime, week: str) -> tuple[str, bytes]:
@@ -43,23 +47,50 @@ async def post_report(runtime: Runtime, bot: Bot, week: str) -> None:
     await bot.send_photo(staff, chart, caption=f"Wegwijzer, week {week}")
 
 
+def due_week(now: float) -> tuple[str, float]:
+    """The newest week whose report is due at `now`, and the moment that week ended.
+
+    A week's report is due from the Monday after it, 09:00 Dutch time.
+    """
+    local = dt.datetime.fromtimestamp(now, AMSTERDAM)
+    monday = local.date() - dt.timedelta(days=local.weekday())
+    if local < dt.datetime.combine(monday, POST_FROM, tzinfo=AMSTERDAM):
+        monday -= dt.timedelta(days=7)  # this Monday's post is not due yet
+    ended = dt.datetime.combine(monday, dt.time(0, 0), tzinfo=AMSTERDAM).timestamp()
+    return week_of(monday - dt.timedelta(days=7)), ended
+
+
+async def note_running_since(storage: Storage) -> float:
+    """Remember the first start on this database (kept across restarts); returns it."""
+    kept = await storage.get_meta(RUNNING_SINCE_KEY)
+    if kept is not None:
+        return float(kept)
+    now = storage.clock.now()
+    await storage.set_meta(RUNNING_SINCE_KEY, repr(now))
+    return now
+
+
 class WeeklyReport(Every):
     """Checks every ten minutes whether last week's report is due."""
 
     def __init__(self, runtime: Runtime, bot: Bot, *, interval: float = CHECK_SECONDS) -> None:
-        super().__init__("weekly-report", interval, lambda: self.post_if_due(time.time()))
+        super().__init__("weekly-report", interval, self.post_if_due)
         self._runtime = runtime
         self._bot = bot
 
-    async def post_if_due(self, now: float) -> bool:
-        """Post last week's report if it is Monday 09:00 or later and not yet posted."""
-        local = dt.datetime.fromtimestamp(now, AMSTERDAM)
-        if local.weekday() == 0 and local.hour < 9:
+    async def post_if_due(self) -> bool:
+        """Post the due week's report if the bot ran in that week, it had activity, and it
+        was not posted yet."""
+        storage = self._runtime.storage
+        week, ended = due_week(self._runtime.clock.now())
+        posted = await storage.get_meta(POSTED_KEY)
+        if posted is not None and posted >= week:  # "2026-W48" strings sort by time
             return False
-        week = last_week(now)
-        if await self._runtime.storage.get_meta(POSTED_KEY) == week:
-            return False
+        if await note_running_since(storage) >= ended:
+            return False  # the bot was not running yet in that week
+        if not any(row[0] == week for row in await storage.weekly_counts(since_week=week)):
+            return False  # nothing happened: no empty report in the staff group
         await post_report(self._runtime, self._bot, week)
-        await self._runtime.storage.set_meta(POSTED_KEY, week)
+        await storage.set_meta(POSTED_KEY, week)
         log.info("weekly report posted week=%s", week)
         return True

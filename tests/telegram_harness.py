@@ -15,6 +15,7 @@ from typing import Any
 
 from botapi_double import BotApiDouble
 
+from bot.clock import FAKE_NOW, TEST_MODE, Clock, system_clock
 from bot.config import Settings
 from bot.engine.conversation import Engine
 from bot.kb.loader import load_knowledge_base
@@ -38,8 +39,9 @@ def make_settings(api: BotApiDouble, db_path: Path, **changes: Any) -> Settings:
 
 
 def make_engine(folder: Path = MINIMAL) -> Engine:
-    """An engine on a knowledge base with a fixed clock (Monday 10:00)."""
-    return Engine(load_knowledge_base(folder, today=MONDAY_10.date()), clock=lambda: MONDAY_10)
+    """An engine on a knowledge base whose clock starts on Monday 10:00 and runs on."""
+    return Engine(load_knowledge_base(folder, today=MONDAY_10.date()),
+                  clock=Clock(start=MONDAY_10))
 
 
 @asynccontextmanager
@@ -68,10 +70,17 @@ def start_bot_process(
         "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
         "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.api_root,
         "WEGWIJZER_DB": str(db), "WEGWIJZER_KB": str(kb), "WEGWIJZER_CHAT_RATE": "100",
-        **extra_env,
+        **same_moment(), **extra_env,
     }
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=db.parent, env=env,
                             stdout=subprocess.DEVNULL, stderr=stderr)
+
+
+def same_moment() -> dict[str, str]:
+    """Under a fake moment (CI's date runs), a child process starts where this one is now."""
+    if not os.environ.get(FAKE_NOW):
+        return {}
+    return {FAKE_NOW: system_clock().utc().isoformat(), TEST_MODE: "1"}
 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:

@@ -7,7 +7,6 @@ import json
 import shutil
 import sqlite3
 import stat
-import time
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,7 @@ async def fill(storage: Storage) -> None:
                              "found": ["MEE"], "lang": "nl", "gemeente": "Roerdalen",
                              "message": None, "share_name": True, "urgent": False})
         request = await writer.insert_request(11, shared, name="Ans", urgent=False,
-                                              remind_at=time.time() + 600)
+                                              remind_at=storage.clock.now() + 600)
         await writer.update_request(request.id, callback_phone="+31612345678",
                                     callback_moment="middag", thread_id=77)
         await writer.link_staff_message(501, request.id)

@@ -12,7 +12,7 @@ from test_backup import make_damaged_database
 
 from bot.cli import main
 from bot.storage import MIGRATIONS, Storage
-from tests.kbtools import MINIMAL, copy_kb, edit
+from tests.kbtools import MINIMAL, RECENT, copy_kb, edit
 
 STAFF = -1001234567890
 WRONG_TOKEN = "123456789:WRONG-token-abcdefghijklmnopqrstuvw"
@@ -155,7 +155,7 @@ async def test_a_broken_knowledge_base_fails_with_file_and_line(
     botapi.add_group(STAFF, "Meedenkers", forum=True)
     kb = copy_kb(tmp_path)
     edit(kb, "tree.yaml", "start: begin", "start: begn")
-    edit(kb, "services.yaml", "checked: 2026-11-01", "checked: 2020-01-01")
+    edit(kb, "services.yaml", f"checked: {RECENT}", "checked: 2020-01-01")
     code, out = await doctor(capsys, kb)
     assert code == 1
     assert line(out, "knowledge base") == (
@@ -171,7 +171,7 @@ async def test_warnings_alone_pass(
 ) -> None:
     botapi.add_group(STAFF, "Meedenkers", forum=True)
     kb = copy_kb(tmp_path)
-    edit(kb, "services.yaml", "checked: 2026-11-01", "checked: 2020-01-01")
+    edit(kb, "services.yaml", f"checked: {RECENT}", "checked: 2020-01-01")
     code, out = await doctor(capsys, kb)
     assert code == 0, out
     assert line(out, "knowledge base") == f"✓ knowledge base: {kb}: 0 error(s), 1 warning(s)"

@@ -14,6 +14,7 @@ import pytest
 from botapi_double import BotApiDouble
 from telegram_harness import MONDAY_10, STAFF_CHAT, buttons, running_bot, settle, start_bot_process
 
+from bot.clock import Clock
 from bot.handoff.dialog import HandoffEngine
 from bot.kb.loader import load_knowledge_base
 from bot.storage import Storage
@@ -26,7 +27,7 @@ SUNDAY_20 = dt.datetime(2026, 11, 22, 19, 0, tzinfo=dt.UTC)  # the team is close
 
 def handoff_engine(now: dt.datetime = MONDAY_10) -> HandoffEngine:
     """The engine with the handoff, on the minimal knowledge base, at a fixed time."""
-    return HandoffEngine(load_knowledge_base(MINIMAL, today=now.date()), clock=lambda: now)
+    return HandoffEngine(load_knowledge_base(MINIMAL, today=now.date()), clock=Clock(start=now))
 
 
 @pytest.fixture(params=[True, False], ids=["topics", "replies"])

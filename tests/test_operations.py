@@ -8,13 +8,15 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 from botapi_double import BotApiDouble
 from telegram_harness import STAFF_CHAT, running_bot, settle, start_bot_process
 
-from bot.engine.hours import AMSTERDAM
+from bot.clock import AMSTERDAM, FrozenClock
 from bot.handoff.dialog import HandoffEngine
 from bot.kb.loader import load_knowledge_base
-from bot.weekly_report import WeeklyReport
+from bot.telegram_app import WegwijzerBot
+from bot.weekly_report import WeeklyReport, due_week
 from tests.kbtools import copy_kb, edit
 
 ADMIN, MEMBER, RESIDENT = 3001, 3002, 3003
@@ -94,12 +96,10 @@ async def ask_slow(api: BotApiDouble, text: str) -> str:
     return str((await api.wait_for_messages(RESIDENT, seen + 1, timeout=20))[seen]["text"])
 
 
-async def test_stats_for_admins_and_the_weekly_post_once(
-    botapi: BotApiDouble, tmp_path: Path
-) -> None:
+async def test_stats_for_admins_only(botapi: BotApiDouble, tmp_path: Path) -> None:
     staff_group(botapi)
     async with running_bot(botapi, tmp_path / "bot.db", HandoffEngine(
-            load_knowledge_base(copy_kb(tmp_path)))) as bot:
+            load_knowledge_base(copy_kb(tmp_path)))):
         await ask(botapi, "ik heb schulden")
         botapi.user_sends_text(MEMBER, "/stats", chat_id=STAFF_CHAT)
         botapi.user_sends_text(ADMIN, "/stats", chat_id=STAFF_CHAT)
@@ -108,15 +108,82 @@ async def test_stats_for_admins_and_the_weekly_post_once(
         assert "Gesprekken: 1" in report[0]["text"] and "Schuldhulp (1)" in report[0]["text"]
         assert "photo" in report[1]
         await settle()
-        assert len(botapi.sent_messages(STAFF_CHAT)) == 2  # nothing for the member
-        assert bot._runtime is not None
-        weekly = WeeklyReport(bot._runtime, bot.application.bot)  # type: ignore[union-attr]
-        monday_8 = dt.datetime(2026, 11, 30, 8, 0, tzinfo=AMSTERDAM).timestamp()
-        monday_10 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=AMSTERDAM).timestamp()
-        assert not await weekly.post_if_due(monday_8)
-        assert await weekly.post_if_due(monday_10)
-        assert not await weekly.post_if_due(monday_10 + 3600)  # once per week
-    posted = botapi.sent_messages(STAFF_CHAT)[2:]
-    assert posted[0]["text"].startswith("Wegwijzer — weekoverzicht")
-    assert "Week 2026-W48" in posted[0]["text"] and "photo" in posted[1]
+    assert len(botapi.sent_messages(STAFF_CHAT)) == 2  # nothing for the member
+
+
+# Week 48 of 2026 runs from Monday 23 November to Sunday 29 November.
+WEDNESDAY_W48 = dt.datetime(2026, 11, 25, 14, 0, tzinfo=AMSTERDAM)
+MONDAY_W49 = dt.datetime(2026, 11, 30, tzinfo=AMSTERDAM)
+
+
+def weekly_job(bot: WegwijzerBot) -> WeeklyReport:
+    """The running bot's weekly report job."""
+    assert bot._weekly is not None, "the weekly report runs with a staff group"
+    return bot._weekly
+
+
+async def test_a_first_start_leaves_nothing_in_the_staff_group(
+    botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    staff_group(botapi)
+    clock = FrozenClock(MONDAY_W49 + dt.timedelta(hours=10))  # a report would be due now
+    engine = HandoffEngine(load_knowledge_base(copy_kb(tmp_path)), clock=clock)
+    async with running_bot(botapi, tmp_path / "bot.db", engine) as bot:
+        assert not await weekly_job(bot).post_if_due()
+        await settle()
+    assert botapi.sent_messages(STAFF_CHAT) == []
+
+
+async def test_the_weekly_report_is_posted_once_after_monday_9_and_not_after_a_restart(
+    botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    staff_group(botapi)
+    db, kb = tmp_path / "bot.db", copy_kb(tmp_path)
+    clock = FrozenClock(WEDNESDAY_W48)
+    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
+            as bot:
+        await ask(botapi, "ik heb schulden")  # activity in week 48
+        job = weekly_job(bot)
+        clock.set(MONDAY_W49 + dt.timedelta(hours=8, minutes=59))
+        assert not await job.post_if_due()  # not before 09:00
+        clock.set(MONDAY_W49 + dt.timedelta(hours=9, minutes=1))
+        assert await job.post_if_due()
+        clock.advance(3600)
+        assert not await job.post_if_due()  # once per week
+    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
+            as bot:
+        assert not await weekly_job(bot).post_if_due()  # nor again after a restart
+        await settle()
+    posted = botapi.sent_messages(STAFF_CHAT)
     assert len(posted) == 2
+    assert posted[0]["text"].startswith("Wegwijzer — weekoverzicht")
+    assert "Week 2026-W48" in posted[0]["text"] and "Gesprekken: 1" in posted[0]["text"]
+    assert "photo" in posted[1]
+
+
+async def test_a_quiet_week_gets_no_report(botapi: BotApiDouble, tmp_path: Path) -> None:
+    staff_group(botapi)
+    db, kb = tmp_path / "bot.db", copy_kb(tmp_path)
+    clock = FrozenClock(WEDNESDAY_W48)
+    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)):
+        await settle()  # running in week 48, but nobody wrote
+    clock.set(MONDAY_W49 + dt.timedelta(hours=10))
+    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
+            as bot:
+        assert not await weekly_job(bot).post_if_due()
+        await settle()
+    assert botapi.sent_messages(STAFF_CHAT) == []
+
+
+@pytest.mark.parametrize(("moment", "week", "ended"), [
+    # Just before and after the Monday 09:00 boundary, in winter and in summer time.
+    ("2026-11-30T08:59:00+01:00", "2026-W47", "2026-11-23T00:00:00+01:00"),
+    ("2026-11-30T09:00:00+01:00", "2026-W48", "2026-11-30T00:00:00+01:00"),
+    ("2026-12-06T23:59:00+01:00", "2026-W48", "2026-11-30T00:00:00+01:00"),
+    ("2027-01-01T00:30:00+01:00", "2026-W52", "2026-12-28T00:00:00+01:00"),
+    ("2027-11-01T09:30:00+01:00", "2027-W43", "2027-11-01T00:00:00+01:00"),  # after DST ended
+    ("2027-03-29T09:00:00+02:00", "2027-W12", "2027-03-29T00:00:00+02:00"),  # after DST began
+])
+def test_due_week_follows_dutch_time(moment: str, week: str, ended: str) -> None:
+    now = dt.datetime.fromisoformat(moment).timestamp()
+    assert due_week(now) == (week, dt.datetime.fromisoformat(ended).timestamp())

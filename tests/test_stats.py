@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from botapi_double import BotApiDouble
-from telegram_harness import STAFF_CHAT, running_bot, settle
+from telegram_harness import MONDAY_10, STAFF_CHAT, running_bot, settle
 from test_handoff import ANS, KEES, PIET, ask_for_meedenker, handoff_engine, staff_card
 
+from bot.clock import system_clock
 from bot.stats.command import build_report
 from bot.stats.counting import UnansweredKeeper
 from bot.stats.scrub import Scrubber, ScrubberProcess
@@ -59,7 +60,7 @@ async def test_scripted_conversations_are_counted_per_week_without_people(
         await settle()
         assert bot._keeper is not None
         await bot._keeper.wait()
-    week = iso_week(dt.datetime.now(dt.UTC).timestamp())
+    week = iso_week(MONDAY_10.timestamp())  # the bot's clock started then
     async with Storage.open(db) as storage:
         rows = {(m, k): c for w, m, k, c in await storage.weekly_counts() if w == week}
         unanswered = await storage.unanswered_texts()
@@ -103,7 +104,7 @@ async def test_report_as_text_csv_and_png(filled_db: Path) -> None:
     assert any(line.endswith(",conversations,,12") for line in csv_text.splitlines())
     png = await build_report(filled_db, since=None, output_format="png", kb=None)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
-    later = dt.date.today() + dt.timedelta(days=14)
+    later = system_clock().today() + dt.timedelta(days=14)
     empty = await build_report(filled_db, since=later, output_format="text", kb=None)
     assert empty.decode().startswith("Nog geen gegevens")
 

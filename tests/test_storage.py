@@ -66,7 +66,7 @@ async def test_purge_deletes_idle_residents_and_old_update_ids(tmp_path: Path) -
         await storage.store_updates([(1, {"update_id": 1}), (2, {"update_id": 2})])
         await storage.commit_turn(1, chat_id=10, state="{}")
         await storage.commit_turn(2, chat_id=11, state="{}")
-        later = time.time() + 31 * 86400
+        later = storage.clock.now() + 31 * 86400
         counts = await storage.purge(retention_days=30, now=later)
         # The newest update id stays, so polling resumes after it.
         assert counts == {"residents": 2, "updates": 1, "requests": 0, "unanswered": 0}

@@ -19,6 +19,7 @@ from telegram_harness import (
     start_bot_process,
 )
 
+from bot.clock import Clock
 from bot.engine.conversation import Engine, Event, State, Text, Turn
 from bot.storage import Storage
 
@@ -133,7 +134,7 @@ async def test_a_failing_update_gets_an_apology_and_the_bot_goes_on(
 ) -> None:
     botapi.add_private_chat(707, "Bram")
     kb = make_engine().kb
-    engine = _FailsOnOneWord(kb, clock=lambda: MONDAY_10)
+    engine = _FailsOnOneWord(kb, clock=Clock(start=MONDAY_10))
     db = tmp_path / "bot.db"
     async with running_bot(botapi, db, engine):
         botapi.user_sends_text(707, "boem")

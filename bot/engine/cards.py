@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.engine.hours import AMSTERDAM, opening_status
+from bot.clock import AMSTERDAM
+from bot.engine.hours import opening_status
 from bot.engine.texts import Texts
 from bot.kb.models import DAYS, FaqEntry, Hours, Service
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 import yaml
 
+from bot.clock import Clock, system_clock
 from bot.engine.cards import faq_answer, moment, service_card
 from bot.engine.crisis import CrisisCheck, CrisisResult
 from bot.engine.hours import opening_status
@@ -217,22 +218,22 @@ class Engine:
     """Drives one conversation step for any channel; built once per knowledge base."""
 
     def __init__(
-        self, kb: KnowledgeBase, *, clock: Callable[[], dt.datetime] | None = None
+        self, kb: KnowledgeBase, *, clock: Clock | None = None
     ) -> None:
         self.kb = kb
         self.texts = Texts(kb.texts)
         self.matcher = Matcher(kb)
         self.crisis = CrisisCheck.builtin(list(kb.crisis.phrases), list(kb.crisis.exceptions))
         self._intents = _Intents.builtin()
-        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.clock = clock or system_clock()
 
     def with_knowledge(self, kb: KnowledgeBase) -> Engine:
         """The same kind of engine, with the same clock, on another knowledge base."""
-        return type(self)(kb, clock=self._clock)
+        return type(self)(kb, clock=self.clock)
 
     def now(self) -> dt.datetime:
-        """The engine's clock (fixed in tests)."""
-        return self._clock()
+        """Now, from the engine's clock (fixed in tests)."""
+        return self.clock.utc()
 
     # -- entry point --
 
@@ -517,7 +518,7 @@ class Engine:
         return Reply(faq_answer(entry, self.texts, state.lang), related)
 
     def _card(self, service_id: str, lang: str) -> str:
-        return service_card(self.kb.services[service_id], self.texts, lang, self._clock())
+        return service_card(self.kb.services[service_id], self.texts, lang, self.now())
 
     def _match_option(self, kind: Kind, item_id: str, lang: str) -> Option:
         if kind == "service":
@@ -552,7 +553,7 @@ class Engine:
         hours = self.kb.gemeente.team.hours
         if hours is None:
             return ""
-        now = self._clock()
+        now = self.now()
         status = opening_status(hours, now)
         if status.open_now:
             return self.texts.get("team_open_now", lang)

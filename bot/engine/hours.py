@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
+from bot.clock import AMSTERDAM
 from bot.kb.models import Hours
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 LOOKAHEAD_DAYS = 14  # long enough to pass Christmas and a closed week
 WHOLE_DAY = (0, 24 * 60)
 

@@ -3,7 +3,6 @@ card, relay messages, pass on ratings and callback wishes. The dialog itself is 
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from telegram import Update
@@ -85,7 +84,7 @@ async def _open(
     reminder = runtime.engine.kb.gemeente.team.reminder_minutes * 60
     request = await writer.insert_request(
         update.effective_chat.id if update.effective_chat else 0, detail, name=name,
-        urgent=draft.urgent, remind_at=time.time() + reminder)
+        urgent=draft.urgent, remind_at=runtime.clock.now() + reminder)
     for index, call in enumerate(outgoing):  # the reply mentions the request's number
         text = call.params.get("text")
         if isinstance(text, str) and NUMBER_PLACEHOLDER in text:

@@ -8,8 +8,8 @@ import logging
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
+from bot.clock import AMSTERDAM
 from bot.engine.conversation import State
-from bot.engine.hours import AMSTERDAM
 from bot.handlers.runtime import Runtime, runtime_of
 from bot.storage import Outgoing, Request
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.conversation import Engine
 from bot.kb.loader import Problem
@@ -28,6 +29,11 @@ class Runtime:
     keep_unanswered: Callable[[str], None] = lambda text: None  # scrub, then store
     # Loads the knowledge base again; returns the problems (the old one stays on errors).
     reload: Callable[[], Awaitable[list[Problem]]] | None = None
+
+    @property
+    def clock(self) -> Clock:
+        """The bot's one clock, which the engine carries."""
+        return self.engine.clock
 
     def staff_chat_id(self) -> int:
         """The meedenkers' group; only called when the handoff is enabled."""

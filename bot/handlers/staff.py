@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import replace
 
 from telegram import Message, Update
@@ -60,7 +59,7 @@ async def _claim(writer: Writer, runtime: Runtime, request: Request, user_id: in
     if not await writer.claim(request.id, user_id, name):
         return f"#{request.id} is al opgepakt door {request.claimed_name}."
     claimed = await writer.request(request.id) or request
-    await count_claim(writer, (claimed.claimed_at or time.time()) - claimed.created_at)
+    await count_claim(writer, (claimed.claimed_at or runtime.clock.now()) - claimed.created_at)
     await _tell_resident(writer, runtime, claimed, "handoff_claimed", name=name)
     await writer.add_outgoing([staff_note(runtime, claimed, f"🙋 {name} pakt #{request.id} op."),
                                card_refresh(runtime, claimed)])
@@ -70,7 +69,7 @@ async def _claim(writer: Writer, runtime: Runtime, request: Request, user_id: in
 
 async def _release(writer: Writer, runtime: Runtime, request: Request, user_id: int) -> str:
     reminder = runtime.engine.kb.gemeente.team.reminder_minutes * 60
-    if not await writer.release(request.id, user_id, time.time() + reminder):
+    if not await writer.release(request.id, user_id, runtime.clock.now() + reminder):
         return f"Alleen {request.claimed_name or 'wie het oppakte'} kan #{request.id} teruggeven."
     await _tell_resident(writer, runtime, request, "handoff_released")
     await writer.add_outgoing([
@@ -101,7 +100,7 @@ async def staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         if not await writer.close_update(update.update_id):
             return
         if command == "wachtrij":
-            overview = queue_overview(await writer.open_requests(), time.time())
+            overview = queue_overview(await writer.open_requests(), runtime.clock.now())
             await writer.add_outgoing([_answer_here(runtime, message, overview)])
         else:
             request = await _request_of(writer, message)

@@ -183,7 +183,7 @@ class HandoffEngine(Engine):
         state = replace(state, handoff="connected", draft_message=None)
         t, lang = self.texts, state.lang
         hours = self.kb.gemeente.team.hours
-        status = opening_status(hours, self._clock()) if hours else None
+        status = opening_status(hours, self.now()) if hours else None
         if status is None or status.open_now:
             key = "ahead_none" if queue_ahead == 0 else (
                 "ahead_one" if queue_ahead == 1 else "ahead_many")
@@ -205,7 +205,7 @@ class HandoffEngine(Engine):
         hours = self.kb.gemeente.team.hours
         if hours is None:
             return None
-        now = self._clock()
+        now = self.now()
         status = opening_status(hours, now)
         if status.open_now or status.next_open is None:
             return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.engine.hours import AMSTERDAM
+from bot.clock import AMSTERDAM
 from bot.storage import Request
 
 CLAIM, RELEASE = "q:claim:", "q:release:"

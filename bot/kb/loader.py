@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bot.clock import system_clock
 from bot.kb.models import (
     CrisisFile,
     FaqEntry,
@@ -110,7 +111,7 @@ def load_knowledge_base(folder: Path | str, *, today: dt.date | None = None) -> 
         _check_tree(collector, sources["tree.yaml"], tree, service_map, faq_map, services, faq)
     if gemeente and services:
         _check_gemeenten(collector, sources["services.yaml"], services, gemeente)
-    _check_dates(collector, sources, services, faq, today or dt.date.today())
+    _check_dates(collector, sources, services, faq, today or system_clock().today())
     _check_readability(collector, sources, services, faq)
 
     errors = [p for p in collector.problems if p.severity == "error"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.kb.loader import KnowledgeBase
 from bot.stats.report import as_csv, as_png, as_text, weeks_from
-from bot.storage import Storage, iso_week
+from bot.storage import Storage
 
 
 def week_of(date: dt.date) -> str:
@@ -39,7 +39,3 @@ async def build_report(
         return as_png(weeks_from(rows))
     return as_text(weeks_from(rows), unanswered, display_names(kb)).encode()
 
-
-def last_week(now: float) -> str:
-    """The ISO week before the one `now` is in."""
-    return iso_week(now - 7 * 86400)
