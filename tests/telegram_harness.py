@@ -40,7 +40,7 @@ def make_settings(api: BotApiDouble, db_path: Path, **changes: Any) -> Settings:
 
 def make_engine(folder: Path = MINIMAL) -> Engine:
     """An engine on a knowledge base whose clock starts on Monday 10:00 and runs on."""
-    return Engine(load_knowledge_base(folder, today=MONDAY_10.date()),
+    return Engine(load_knowledge_base(folder),
                   clock=Clock(start=MONDAY_10))
 
 

@@ -28,7 +28,7 @@ MONDAY_10 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)  # 10:00 in Amsterdam
 
 def make_engine(folder: Path = MINIMAL, now: dt.datetime = MONDAY_10) -> Engine:
     """An engine on a knowledge base with a fixed clock."""
-    return Engine(load_knowledge_base(folder, today=now.date()), clock=FrozenClock(now))
+    return Engine(load_knowledge_base(folder), clock=FrozenClock(now))
 
 
 def tokens(turn: Turn) -> list[str]:

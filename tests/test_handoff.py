@@ -27,7 +27,7 @@ SUNDAY_20 = dt.datetime(2026, 11, 22, 19, 0, tzinfo=dt.UTC)  # the team is close
 
 def handoff_engine(now: dt.datetime = MONDAY_10) -> HandoffEngine:
     """The engine with the handoff, on the minimal knowledge base, at a fixed time."""
-    return HandoffEngine(load_knowledge_base(MINIMAL, today=now.date()), clock=Clock(start=now))
+    return HandoffEngine(load_knowledge_base(MINIMAL), clock=Clock(start=now))
 
 
 @pytest.fixture(params=[True, False], ids=["topics", "replies"])
