@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +44,7 @@ MIN_SCORE = 0.42  # below this the bot says honestly that it does not know
 CLOSE_MARGIN = 0.08  # two results closer than this: ask "Bedoel je…?"
 RELATIVE_FLOOR = 0.75  # further results must reach this share of the best score
 MAX_RESULTS = 5
+_CAPITALS = re.compile(r"\b[A-ZÀ-Ý]{2,}\b")  # a name such as MEE or CAK, written in capitals
 UNKNOWN_WORD_SHARE = 0.35  # weight of a word the knowledge base never uses, relative to median
 QUERY_WEIGHT_CAP = 5.0  # long stories: the score is judged on the strongest few words
 WEAK_WORD_SHARE = 0.3  # "uitleg", "regelen", "hulp": how someone asks, not what about
@@ -108,6 +110,7 @@ class Matcher:
         # An English word is weak when its Dutch meaning is ("support" like "ondersteuning").
         english = self.analyzer.lexicon.english
         self._weak = weak | {word for word, dutch in english.items() if dutch in weak}
+        self._no_topic = self._weak | topicless_words()
         entries: list[Service | FaqEntry] = [*kb.services.values(), *kb.faq.values()]
         self.analyzer.learn(text for entry in entries for text in _texts(entry))
         self.analyzer.protect_acronyms(
@@ -174,11 +177,13 @@ class Matcher:
             key=lambda i: (-final[i], self._documents[i].kind != "faq", self._documents[i].id),
         )
         ranked = [(i, round(min(1.0, final[i] / total), 4)) for i in order]
-        return SearchResult.of(
-            [Match(self._documents[i].kind, self._documents[i].id, score,
-                   tuple(slot.word for slot, credit in zip(slots, credits, strict=True)
-                         if i in credit))
-             for i, score in _offered(ranked, floor)])
+        matches = [Match(self._documents[i].kind, self._documents[i].id, score,
+                         tuple(slot.word for slot, credit in zip(slots, credits, strict=True)
+                               if i in credit))
+                   for i, score in _offered(ranked, floor)]
+        names = {fold(word) for word in _CAPITALS.findall(text)}  # MEE, CAK: names count
+        return SearchResult.of([m for m in matches if any(
+            word not in self._no_topic or word in names for word in m.matched)])
 
     def _slot_weight(self, slot: Slot) -> float:
         # A bare number (an age, an amount) sets the scene rather than the topic.
@@ -331,6 +336,12 @@ class Matcher:
 
 
 @lru_cache(maxsize=1)
+def topicless_words() -> frozenset[str]:
+    """Words that never decide a match by themselves (data/weak_words.yaml: topicless)."""
+    text = resources.files("bot.engine").joinpath("data/weak_words.yaml").read_text("utf-8")
+    return frozenset(fold(str(word)) for word in load_yaml(text).get("topicless", []))
+
+
 def weak_words() -> frozenset[str]:
     """Words that say how someone asks rather than what about (data/weak_words.yaml)."""
     text = resources.files("bot.engine").joinpath("data/weak_words.yaml").read_text("utf-8")
