@@ -75,12 +75,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(json.dumps({
                 "question": question,
                 "crisis": understanding.crisis.is_crisis,
+                "crisis_level": understanding.crisis.level,
+                "crisis_signals": list(understanding.crisis.signals),
                 "matches": [{"kind": m.kind, "id": m.id, "score": m.score} for m in matches],
             }, ensure_ascii=False), flush=True)
             continue
         print(f"? {question}")
         if understanding.crisis.is_crisis:
             print(f"  CRISIS ({', '.join(understanding.crisis.kinds)})")
+        elif understanding.crisis.level == "possible":
+            print(f"  CHECK-IN first ({', '.join(understanding.crisis.signals)})")
         elif understanding.intent:
             print(f"  (steering word: {understanding.intent})")
         elif not matches:

@@ -107,13 +107,13 @@ def evaluate(engine: Engine, cases: list[Case], thresholds: dict[str, float]) ->
     report = Report(thresholds=thresholds)
     for case in cases:
         understanding = engine.understand(State(gemeente=case.gemeente), case.question)
-        flagged = understanding.crisis.is_crisis
+        level = understanding.crisis.level
         if case.crisis is True:
             report.crises += 1
-            if not flagged:
+            if level == "none":  # the crisis screen and the check-in both catch it
                 report.missed_crises.append(case.question)
             continue
-        if case.crisis is False and flagged:
+        if case.crisis is False and level == "acute":
             report.false_crises.append(case.question)
         offered = [match.id for match in understanding.offered]
         if case.expect is None:

@@ -51,22 +51,29 @@ def test_chat_ends_cleanly_at_end_of_input() -> None:
 
 
 def test_ask_json_contract() -> None:
-    questions = "ik kan mijn rekeningen niet betalen\nik wil dood\nhoe laat speelt psv\n\n"
+    questions = ("ik kan mijn rekeningen niet betalen\nik wil dood\nhoe laat speelt psv\n"
+                 "ik zit er helemaal doorheen\n\n")
     result = run("ask", "--kb", str(MINIMAL), "--json", stdin=questions)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["question"] for line in lines] == [
-        "ik kan mijn rekeningen niet betalen", "ik wil dood", "hoe laat speelt psv"]
-    debts, crisis, unknown = lines
-    assert set(debts) == {"question", "crisis", "matches"}
-    assert debts["crisis"] is False
+        "ik kan mijn rekeningen niet betalen", "ik wil dood", "hoe laat speelt psv",
+        "ik zit er helemaal doorheen"]
+    debts, crisis, unknown, worried = lines
+    assert set(debts) == {"question", "crisis", "crisis_level", "crisis_signals", "matches"}
+    assert debts["crisis"] is False and debts["crisis_level"] == "none"
+    assert debts["crisis_signals"] == []
     assert debts["matches"][0] == {"kind": "service", "id": "schuldhulp",
                                    "score": debts["matches"][0]["score"]}
     assert 0 < debts["matches"][0]["score"] <= 1
     assert len(debts["matches"]) <= 5
     scores = [m["score"] for m in debts["matches"]]
     assert scores == sorted(scores, reverse=True)
-    assert crisis == {"question": "ik wil dood", "crisis": True, "matches": []}
+    assert crisis == {"question": "ik wil dood", "crisis": True, "crisis_level": "acute",
+                      "crisis_signals": ["intent"], "matches": []}
     assert unknown["matches"] == [] and unknown["crisis"] is False
+    # "crisis" stays true exactly on the crisis screen; the check-in is "possible".
+    assert worried["crisis"] is False and worried["crisis_level"] == "possible"
+    assert worried["crisis_signals"] == ["distress"] and worried["matches"] == []
 
 
 def test_ask_takes_each_argument_as_a_question(capsys: pytest.CaptureFixture[str]) -> None:

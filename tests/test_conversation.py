@@ -125,7 +125,7 @@ def test_close_matches_ask_which_one_is_meant(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["ik wil er niet meer zijn", "Mijn man slaat me", "ik zie het niet meer zitten",
+    ["ik wil er niet meer zijn", "Mijn man slaat me", "ik wil er een eind aan maken",
      "I want to kill myself", "zelfmoordgedachtes"],
 )
 def test_crisis_answers_at_once_with_all_numbers(engine: Engine, message: str) -> None:

@@ -13,7 +13,7 @@ import yaml
 
 from bot.clock import Clock, system_clock
 from bot.engine.cards import faq_answer, moment, service_card
-from bot.engine.crisis import CrisisCheck, CrisisResult
+from bot.engine.crisis import CALLS, CrisisCheck, CrisisResult
 from bot.engine.hours import opening_status
 from bot.engine.language import fold
 from bot.engine.matcher import Kind, Match, Matcher, SearchResult
@@ -22,9 +22,12 @@ from bot.kb.loader import KnowledgeBase
 from bot.kb.models import TreeOption
 
 MAX_TRAIL = 6  # tree answers kept for a meedenker
+NO_CRISIS = CrisisResult()
 MAX_FOUND = 5  # services and answers shown, kept for a meedenker
 MAX_MATCH_CHARACTERS = 1000  # a long story is searched by its first part; crisis check sees all
 BACK, RESTART, SOMETHING_ELSE, HANDOFF, CONTINUE = "b", "r", "x", "h", "c"
+CHECK_YES, CHECK_NO = "y", "n"  # the answers to the check-in after worrying words
+MAX_PENDING_CHARACTERS = 1000  # a question held during a crisis screen or check-in
 
 
 # ---- what goes in -------------------------------------------------------------------------
@@ -103,7 +106,7 @@ class Effect:
     """Something other parts of the system act on: statistics, handoff."""
 
     kind: Literal[
-        "crisis", "shown", "not_understood", "handoff", "topic", "language",
+        "crisis", "check_in", "shown", "not_understood", "handoff", "topic", "language",
         # the warm handoff (bot/handoff): the channel stores and relays these
         "open_request", "relay", "close_request", "rating", "remark", "callback",
         "callback_moment",
@@ -132,6 +135,9 @@ class State:
     request_id: int | None = None
     draft_message: str | None = None
     share_name: bool = False
+    # The resident's question, held while a crisis screen or check-in is shown, so that
+    # "Verder met mijn vraag" and "Nee" answer it; cleared once answered.
+    pending: str | None = None
 
     def to_json(self) -> str:
         """Serialise for storage."""
@@ -223,7 +229,8 @@ class Engine:
         self.kb = kb
         self.texts = Texts(kb.texts)
         self.matcher = Matcher(kb)
-        self.crisis = CrisisCheck.builtin(list(kb.crisis.phrases), list(kb.crisis.exceptions))
+        self.crisis = CrisisCheck.builtin(kb.crisis.phrases, kb.crisis.exceptions,
+                                          kb.crisis.signals)
         self._intents = _Intents.builtin()
         self.clock = clock or system_clock()
 
@@ -260,7 +267,15 @@ class Engine:
     def understand(self, state: State, text: str) -> Understanding:
         """How the engine reads free text: crisis first, then steering words, then search."""
         crisis = self.crisis.check(text)
-        if crisis.is_crisis or not fold(text):
+        if crisis.is_crisis:
+            return Understanding(crisis, None, None)
+        return self._question(state, text, crisis)
+
+    def _question(
+        self, state: State, text: str, crisis: CrisisResult = NO_CRISIS
+    ) -> Understanding:
+        """Steering words, then search (the crisis check has had its turn)."""
+        if not fold(text):
             return Understanding(crisis, None, None)
         intent = self._intents.of(text)
         if intent:
@@ -291,8 +306,15 @@ class Engine:
             if chosen:
                 return self._set_gemeente(state, chosen)
         understanding = self.understand(state, text)
+        held = replace(state, pending=text[:MAX_PENDING_CHARACTERS])
         if understanding.crisis.is_crisis:
-            return self._crisis(state, understanding.crisis.kinds)
+            return self._crisis(held, understanding.crisis)
+        if understanding.crisis.level == "possible":
+            return self._check_in(held, understanding.crisis)
+        return self._respond(replace(state, pending=None), text, understanding)
+
+    def _respond(self, state: State, text: str, understanding: Understanding) -> Turn:
+        """Answer a question: a steering word, a search result, or an honest "I don't know"."""
         if understanding.intent:
             return self._intent(state, understanding.intent)
         if understanding.result is None:
@@ -313,7 +335,9 @@ class Engine:
             RESTART: lambda s, r: self._restart(s),
             SOMETHING_ELSE: lambda s, r: self._something_else(s),
             HANDOFF: lambda s, r: self._handoff(s),
-            CONTINUE: lambda s, r: self._current(s),
+            CONTINUE: lambda s, r: self._continue(s),
+            CHECK_NO: lambda s, r: self._continue(s, notice="check_in_no"),
+            CHECK_YES: lambda s, r: self._crisis(s, self._worry(s.pending)),
         }
         handler = handlers.get(kind)
         turn = handler(state, rest) if handler else None
@@ -532,14 +556,56 @@ class Engine:
 
     # -- safety and people --
 
-    def _crisis(self, state: State, kinds: tuple[str, ...]) -> Turn:
-        post = self.kb.gemeente.huisartsenpost
-        doctor = f"{post.name} {post.phone}" if post.phone else self.texts.get(
-            "own_doctor", state.lang)
-        text = self.texts.get("crisis", state.lang, huisartsenpost=doctor)
+    def _crisis(self, state: State, crisis: CrisisResult) -> Turn:
+        """The crisis screen: 112, 113 and Veilig Thuis at once, the most fitting first."""
+        text = self.crisis_text(state.lang, crisis)
         options = (Option(self.texts.get("button_meedenker", state.lang), HANDOFF),
                    Option(self.texts.get("button_continue", state.lang), CONTINUE))
-        return Turn((Reply(text, options),), state, (Effect("crisis", ",".join(kinds)),))
+        return Turn((Reply(text, options),), state, (Effect("crisis", ",".join(crisis.kinds)),))
+
+    def crisis_text(self, lang: str, crisis: CrisisResult) -> str:
+        """The crisis reply, with the numbers in the order the signals ask for."""
+        post = self.kb.gemeente.huisartsenpost
+        doctor = f"{post.name} {post.phone}" if post.phone else self.texts.get("own_doctor", lang)
+        lines = [self.texts.get(f"crisis_{call}", lang) for call in crisis.calls or CALLS]
+        lines.append(self.texts.get("crisis_doctor", lang, huisartsenpost=doctor))
+        lines.append(self.texts.get("crisis_luisterlijn", lang))
+        return self.texts.get("crisis", lang, numbers="\n".join(lines))
+
+    def _check_in(self, state: State, crisis: CrisisResult) -> Turn:
+        """Worrying words without a clear danger: ask, warmly, and keep the question."""
+        key = "check_in_danger" if crisis.about_danger else "check_in"
+        lang = state.lang
+        options = (Option(self.texts.get("button_check_yes", lang), CHECK_YES),
+                   Option(self.texts.get("button_check_no", lang), CHECK_NO),
+                   Option(self.texts.get("button_talk", lang), HANDOFF))
+        return Turn((Reply(self.texts.get(key, lang), options),), state,
+                    (Effect("check_in", ",".join(crisis.kinds)),))
+
+    def _worry(self, text: str | None) -> CrisisResult:
+        """The crisis screen's numbers for a held question, after "ja" on the check-in."""
+        found = self.crisis.check(text) if text else NO_CRISIS
+        return replace(found, level="acute", rules=found.rules or ("check_in_yes",))
+
+    def _continue(self, state: State, *, notice: str | None = None) -> Turn:
+        """Go on with the question the resident typed before the crisis screen or check-in."""
+        text, state = state.pending, replace(state, pending=None)
+        if not text:
+            if notice:
+                key = "check_in_no_question"
+                return Turn((Reply(self.texts.get(key, state.lang), self._menu(state)),), state)
+            return self._current(state)
+        rest = self.crisis.check(text).remainder  # the worrying words had their answer
+        understanding = self._question(state, rest)
+        if understanding.intent is None and not understanding.offered:
+            # Nothing left to look up: no "I don't know", and nothing kept as unanswered.
+            key = "check_in_no_question" if notice else "continue_no_question"
+            reply = Reply(self.texts.get(key, state.lang), self._menu(state))
+            return Turn((reply,), state)
+        turn = self._respond(state, rest, understanding)
+        if notice:
+            turn = replace(turn, replies=(Reply(self.texts.get(notice, state.lang)), *turn.replies))
+        return turn
 
     def _handoff(self, state: State) -> Turn:
         team = self.kb.gemeente.team

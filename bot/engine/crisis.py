@@ -1,202 +1,299 @@
-"""The crisis check: runs first on every free text and never depends on the matcher."""
+"""The crisis check: runs first on every free text and never depends on the matcher.
+
+A small, explainable model, with all its knowledge in data/crisis.yaml:
+1. Signals: named lists of word patterns (intent, a means, a plan, self-harm, harm by
+   another person, a child or an elder, a medical emergency, distress, …). A signal that a
+   negation stands right before ("ik ben niet suïcidaal") does not count fully.
+2. Rules: signals that together mean a crisis ("means" + "hoard" + "self" is a plan), each
+   with a level (acute: the crisis screen; possible: a check-in) and the number to call first.
+3. Frames: past, reported (news, a song) or hypothetical wording in the same sentence lowers
+   a rule one step, so alarming words about a film never get the crisis screen, while a
+   worrying message still gets the check-in.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
+from itertools import product
+from typing import Any, Literal
 
 import yaml
-from rapidfuzz.distance import Levenshtein
 
 from bot.engine.language import tokens
+from bot.engine.patterns import NOTHING, PatternWords, PhraseList, find_all, pattern_words
 
-MAX_GAP = 3  # words allowed between the words of a phrase ("ik wil er niet meer zijn")
+Level = Literal["none", "possible", "acute"]
+LEVELS: tuple[Level, ...] = ("none", "possible", "acute")
+CALLS = ("112", "veilig_thuis", "113")  # also the order when several rules call
+DEFAULT_WINDOW = 15  # words a rule's signals may lie apart
+DEFAULT_FRAMES = ("past", "reported", "hypothetical", "professional")
+NEGATION_REACH = 2  # a negation this many words before a signal cancels it
+MAX_COMBINATIONS = 64  # hits tried per rule; a long story cannot make it quadratic
+GEMEENTE_SIGNAL = "gemeente"
+MANY, _MANY = 8, "veel"  # a knowledge base's own `phrases:`, always acute
+
+# Sentences end at . ! ? and line breaks; clauses (the reach of a negation) also at , ; :
+# and "maar"/"but". Apostrophes join ("m'n" → "mn", "don't" → "dont").
+_SENTENCE = re.compile(r"[.!?\n]+")
+_CLAUSE = re.compile(r"[,;:]+|\b(?:maar|but)\b", re.IGNORECASE)
+_APOSTROPHE = re.compile(r"['’`´]")
 
 
 @dataclass(frozen=True)
 class CrisisResult:
-    """Whether a text signals a crisis, and which kinds."""
+    """How worrying a text is, which signals fired, and whose number to show first."""
 
-    is_crisis: bool
-    kinds: tuple[str, ...] = ()
+    level: Level = "none"
+    signals: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()  # numbers in the order to show them, most fitting first
+    # The message without the words that made it worrying: what is left to answer after
+    # "Verder met mijn vraag" ("ik wil dood, de schulden zijn te veel" → the debts).
+    remainder: str = ""
 
+    @property
+    def is_crisis(self) -> bool:
+        """True exactly when the crisis screen is due."""
+        return self.level == "acute"
 
-def _word_matches(pattern: str, word: str) -> bool:
-    if "|" in pattern:
-        return any(_word_matches(choice, word) for choice in pattern.split("|"))
-    if pattern.endswith("*"):
-        stem = pattern[:-1]
-        return word.startswith(stem) or (
-            len(stem) >= 6 and Levenshtein.distance(word[: len(stem)], stem) <= 1
-        )
-    if pattern == word:
-        return True
-    if len(pattern) >= 9:
-        return Levenshtein.distance(pattern, word, score_cutoff=2) <= 2
-    if len(pattern) >= 6:
-        return Levenshtein.distance(pattern, word, score_cutoff=1) <= 1
-    return False
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The rules that decided the level (for statistics and the staff group)."""
+        return self.rules
 
-
-def _phrase_tokens(phrase: object) -> tuple[str, ...]:
-    """Fold each word of a phrase, keeping the pattern marks: "slaat me|mij", "zelfmoord*"."""
-    words = []
-    for raw in str(phrase).split():
-        choices = ["".join(tokens(choice)) + ("*" if choice.endswith("*") else "")
-                   for choice in raw.split("|")]
-        choices = [choice for choice in choices if choice.strip("*")]
-        if choices:
-            words.append("|".join(choices))
-    return tuple(words)
+    @property
+    def about_danger(self) -> bool:
+        """Whether the worry is danger from others rather than harm to oneself."""
+        return bool(self.calls) and self.calls[0] != "113"
 
 
-_NOTHING: frozenset[int] = frozenset()
+@dataclass(frozen=True)
+class Rule:
+    """Signals that together give a level."""
+
+    name: str
+    signals: tuple[str, ...]
+    level: Level
+    call: str
+    window: int = DEFAULT_WINDOW
+    frames: tuple[str, ...] = DEFAULT_FRAMES
+    framed: Level = "none"  # what a frame or a negation makes of it
+    unless: tuple[str, ...] = ()  # in the same sentence: no alarm at all
+    lowered_by: tuple[str, ...] = ()  # anywhere in the message: lowered like a frame
 
 
-class _PatternWords:
-    """Which pattern words ("slaat|sla", "zelfmoord*") a message word matches.
-
-    Worked out once per distinct word and then cached, so a message costs a few dict
-    lookups. Short plain pattern words must match exactly and come from a dict; long or
-    starred ones allow typos and are each tested once per new word.
-    """
-
-    CACHE_LIMIT = 100_000
-    LONGEST = 40  # words up to this length look up their candidates by length
-
-    def __init__(self) -> None:
-        self._ids: dict[str, int] = {}
-        self._exact: dict[str, set[int]] = {}
-        self._fuzzy: list[tuple[str, int, int, int]] = []  # choice, number, shortest, longest
-        self._by_length: list[list[tuple[str, int]]] = []
-        self._cache: dict[str, frozenset[int]] = {}
-
-    def id_of(self, pattern: str) -> int:
-        """A number for a pattern word; the same pattern gets the same number."""
-        known = self._ids.get(pattern)
-        if known is not None:
-            return known
-        number = self._ids[pattern] = len(self._ids)
-        for choice in pattern.split("|"):
-            if len(choice) < 6 and not choice.endswith("*"):
-                self._exact.setdefault(choice, set()).add(number)
-            else:
-                self._fuzzy.append((choice, number, *_lengths_matching(choice)))
-        self._by_length = [
-            [(choice, number) for choice, number, shortest, longest in self._fuzzy
-             if shortest <= length <= longest]
-            for length in range(self.LONGEST + 1)]
-        self._cache.clear()
-        return number
-
-    def matched_by(self, word: str) -> frozenset[int]:
-        """The numbers of the pattern words that `word` matches."""
-        cached = self._cache.get(word)
-        if cached is None:
-            hits = set(self._exact.get(word, ()))
-            if len(word) <= self.LONGEST:
-                candidates = self._by_length[len(word)]
-            else:
-                candidates = [(choice, number) for choice, number, _, _ in self._fuzzy]
-            hits.update(number for choice, number in candidates
-                        if number not in hits and _word_matches(choice, word))
-            cached = frozenset(hits) if hits else _NOTHING
-            if len(self._cache) < self.CACHE_LIMIT:
-                self._cache[word] = cached
-        return cached
+@dataclass(frozen=True, order=True)
+class _Hit:
+    start: int
+    end: int
+    negated: bool
 
 
-def _lengths_matching(choice: str) -> tuple[int, int]:
-    """The shortest and longest word that `_word_matches` can accept for one choice."""
-    if choice.endswith("*"):
-        stem = len(choice) - 1
-        return (stem - 1 if stem >= 6 else stem), 10_000
-    typos = 2 if len(choice) >= 9 else 1
-    return len(choice) - typos, len(choice) + typos
+@dataclass
+class _Reading:
+    """One message split into words, with the sentence and clause of each word."""
+
+    words: list[str] = field(default_factory=list)
+    sentence: list[int] = field(default_factory=list)
+    clause: list[int] = field(default_factory=list)
 
 
-def _find(
-    phrase: tuple[int, ...], matches: list[frozenset[int]], start: int = 0
-) -> list[int] | None:
-    """Positions of the phrase's words in order, each at most MAX_GAP after the previous."""
-    first_word = phrase[0]
-    for first in range(start, len(matches)):
-        if first_word not in matches[first]:
-            continue
-        positions = [first]
-        for pattern in phrase[1:]:
-            previous = positions[-1]
-            window = range(previous + 1, min(len(matches), previous + 2 + MAX_GAP))
-            found = next((i for i in window if pattern in matches[i]), None)
-            if found is None:
-                break
-            positions.append(found)
-        else:
-            return positions
-    return None
-
-
-class _PhraseList:
-    """Phrases as pattern-word numbers, indexed by their first word."""
-
-    def __init__(self, words: _PatternWords, phrases: list[tuple[str, ...]]) -> None:
-        self.phrases = [tuple(words.id_of(pattern) for pattern in phrase) for phrase in phrases]
-        self._starting_with: dict[int, list[int]] = {}
-        for index, phrase in enumerate(self.phrases):
-            self._starting_with.setdefault(phrase[0], []).append(index)
-
-    def candidates(self, matches: list[frozenset[int]]) -> list[int]:
-        """Phrases that could occur in the message, in list order."""
-        found = {index for matched in set(matches) for number in matched
-                 for index in self._starting_with.get(number, ())}
-        return sorted(found)
+def read(text: str) -> _Reading:
+    """Fold a text into words, remembering sentence and clause boundaries."""
+    reading = _Reading()
+    clause_number = 0
+    for sentence_number, sentence in enumerate(_SENTENCE.split(_APOSTROPHE.sub("", text))):
+        for clause in _CLAUSE.split(sentence):
+            # A number of pills is a quantity ("20 oxazepam"): read 8 or more as "veel".
+            words = [_MANY if word.isdigit() and int(word) >= MANY else word
+                     for word in tokens(clause or "")]
+            reading.words.extend(words)
+            reading.sentence.extend([sentence_number] * len(words))
+            reading.clause.extend([clause_number] * len(words))
+            clause_number += 1
+    return reading
 
 
 class CrisisCheck:
-    """Phrase lists from data; `check` is cheap enough for every message."""
+    """Signals, frames and rules from data; `check` is cheap enough for every message."""
 
-    def __init__(
-        self, phrases: dict[str, list[str]], exceptions: list[str] | None = None
-    ) -> None:
-        self._phrases = [
-            (kind, words)
-            for kind, items in phrases.items()
-            for words in map(_phrase_tokens, items)
-            if words
-        ]
-        exceptions_words = [words for words in map(_phrase_tokens, exceptions or []) if words]
-        self._words = _PatternWords()
-        self._phrase_list = _PhraseList(self._words, [phrase for _, phrase in self._phrases])
-        self._exception_list = _PhraseList(self._words, exceptions_words)
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._variants = {str(word): tuple(map(str, forms))
+                          for word, forms in data.get("variants", {}).items()}
+        self._words = PatternWords(real_words=common_words() | frozenset(
+            word for raw in data.get("real_words", []) for word in tokens(str(raw))))
+        # Frames are common words ("gedicht", "nieuws"): no typo tolerance, or "gezicht"
+        # would read as a poem.
+        self._frame_words = PatternWords(typos=False)
+        self._signals = {name: self._phrases(items) for name, items in data["signals"].items()}
+        self._frames = {name: self._phrases(items, self._frame_words)
+                        for name, items in data["frames"].items()}
+        self._exceptions = self._phrases(data.get("exceptions", []))
+        self._negation = frozenset(str(word) for word in data.get("negation", []))
+        self._negation_blockers = frozenset(map(str, data.get("negation_blockers", [])))
+        self._message_frames = frozenset(data.get("message_frames", []))
+        self.rules = tuple(_rule(raw) for raw in data["rules"])
+        known = set(self._signals) | set(self._frames)
+        for rule in self.rules:
+            unknown = {*rule.signals, *rule.unless, *rule.lowered_by, *rule.frames} - known
+            if unknown:
+                raise ValueError(f"crisis rule {rule.name!r} names unknown {sorted(unknown)}")
 
     @classmethod
     def builtin(
-        cls, extra_phrases: list[str] | None = None, extra_exceptions: list[str] | None = None
+        cls, extra_phrases: Iterable[str] = (), extra_exceptions: Iterable[str] = (),
+        extra_signals: Mapping[str, Iterable[str]] | None = None,
     ) -> CrisisCheck:
-        """The shipped list, extended with a knowledge base's own crisis.yaml."""
-        text = resources.files("bot.engine").joinpath("data/crisis.yaml").read_text("utf-8")
-        data = yaml.safe_load(text)
-        phrases: dict[str, list[str]] = {k: list(v) for k, v in data["phrases"].items()}
-        if extra_phrases:
-            phrases.setdefault("other", []).extend(extra_phrases)
-        return cls(phrases, [*data.get("exceptions", []), *(extra_exceptions or [])])
+        """The shipped model, extended with a knowledge base's own crisis.yaml."""
+        data = builtin_data()
+        for name, items in (extra_signals or {}).items():
+            data["signals"][name] = [*data["signals"].get(name, []), *items]
+        extra = list(extra_phrases)
+        if extra:
+            data["signals"][GEMEENTE_SIGNAL] = extra
+            data["rules"].append({"name": GEMEENTE_SIGNAL, "all": [GEMEENTE_SIGNAL],
+                                  "level": "acute", "call": "112"})
+        data["exceptions"] = [*data.get("exceptions", []), *extra_exceptions]
+        return cls(data)
+
+    def _phrases(self, items: Iterable[object], words: PatternWords | None = None) -> PhraseList:
+        phrases = [pattern_words(self._expand(str(item))) for item in items]
+        return PhraseList(words or self._words, [phrase for phrase in phrases if phrase])
+
+    def _expand(self, phrase: str) -> str:
+        """Add dialect forms and frequent misspellings (data: variants) to each word."""
+        expanded = []
+        for word in phrase.split():
+            choices = word.split("|")
+            extra = [form for choice in choices for form in self._variants.get(choice, ())]
+            expanded.append("|".join(dict.fromkeys([*choices, *extra])))
+        return " ".join(expanded)
 
     def check(self, text: str) -> CrisisResult:
-        """Look for crisis wording; sayings listed as exceptions are ignored."""
-        words = tokens(text)
-        if not words:
-            return CrisisResult(False)
-        matches = [self._words.matched_by(word) for word in words]
-        for index in self._exception_list.candidates(matches):
-            exception = self._exception_list.phrases[index]
-            positions = _find(exception, matches)
-            while positions is not None:
-                for position in positions:
-                    matches[position] = _NOTHING
-                positions = _find(exception, matches, positions[0] + 1)
-        kinds = {
-            self._phrases[index][0]
-            for index in self._phrase_list.candidates(matches)
-            if _find(self._phrase_list.phrases[index], matches) is not None
-        }
-        return CrisisResult(bool(kinds), tuple(sorted(kinds)))
+        """The level of worry in `text`, the signals behind it and the numbers to show."""
+        reading = read(text)
+        if not reading.words:
+            return CrisisResult()
+        matches = [self._words.matched_by(word) for word in reading.words]
+        frame_matches = [self._frame_words.matched_by(word) for word in reading.words]
+        for positions in self._occurrences(self._exceptions, matches):
+            for position in positions:
+                matches[position] = NOTHING
+        hits = {name: self._hits(phrases, matches, reading)
+                for name, phrases in self._signals.items()}
+        frames = {name: {reading.sentence[p[0]] for p in self._occurrences(phrases, frame_matches)}
+                  for name, phrases in self._frames.items()}
+        if "relapse" in frames:  # "weer begonnen": the past is not over
+            frames["past"] = frames.get("past", set()) - frames["relapse"]
+        every_sentence = set(reading.sentence)
+        for name in self._message_frames:
+            if frames.get(name):
+                frames[name] = every_sentence
+        outcomes = [(rule, *self._apply(rule, hits, frames, reading)) for rule in self.rules]
+        level: Level = max((lvl for _, lvl, _, _ in outcomes), key=LEVELS.index, default="none")
+        if level == "none":
+            return CrisisResult()
+        deciding = [(rule, why, used) for rule, lvl, why, used in outcomes if lvl == level]
+        calls = sorted({rule.call for rule, _, _ in deciding}, key=CALLS.index)
+        calls += [call for call in CALLS if call not in calls]
+        signals = sorted({name for _, why, _ in deciding for name in why})
+        used = {position for _, _, positions in deciding for position in positions}
+        remainder = " ".join(word for i, word in enumerate(reading.words) if i not in used)
+        return CrisisResult(level, tuple(signals), tuple(rule.name for rule, _, _ in deciding),
+                            tuple(calls), remainder)
+
+    def _occurrences(self, phrases: PhraseList, matches: list[frozenset[int]]) -> list[list[int]]:
+        return [positions for index in phrases.candidates(matches)
+                for positions in find_all(phrases.phrases[index], matches)]
+
+    def _hits(
+        self, phrases: PhraseList, matches: list[frozenset[int]], reading: _Reading
+    ) -> list[_Hit]:
+        return sorted(_Hit(positions[0], positions[-1], self._negated(positions, reading))
+                      for positions in self._occurrences(phrases, matches))
+
+    def _negated(self, positions: list[int], reading: _Reading) -> bool:
+        """A negation just before the signal or between its words, in the same clause."""
+        start, clause = positions[0], reading.clause[positions[0]]
+        own = set(positions)
+        return any(reading.words[i] in self._negation and reading.clause[i] == clause
+                   and not self._negation_blockers.intersection(reading.words[max(0, i - 3):i])
+                   for i in range(max(0, start - NEGATION_REACH), positions[-1] + 1)
+                   if i not in own)
+
+    def _apply(
+        self, rule: Rule, hits: dict[str, list[_Hit]], frames: dict[str, set[int]],
+        reading: _Reading,
+    ) -> tuple[Level, tuple[str, ...], frozenset[int]]:
+        """The level this rule gives the message, why (signals, frames), and its words."""
+        lists = [hits[name][:MAX_COMBINATIONS] for name in rule.signals]
+        if not all(lists):
+            return "none", (), frozenset()
+        best: tuple[Level, tuple[str, ...], frozenset[int]] = ("none", (), frozenset())
+        for combination in _combinations(lists):
+            if not _fits(rule, combination):
+                continue
+            sentences = {reading.sentence[hit.start] for hit in combination}
+            if any(reading.sentence[hit.start] in sentences
+                   for name in rule.unless for hit in hits.get(name, ())):
+                continue  # "ik kan niet meer lopen": a question about help, not distress
+            lowering = [name for name in rule.frames if frames.get(name, set()) & sentences]
+            lowering += [name for name in rule.lowered_by
+                         if any(not hit.negated for hit in hits.get(name, ()))]
+            if any(hit.negated for hit in combination):
+                lowering.append("negation")
+            outcome: Level = rule.framed if lowering else rule.level
+            if LEVELS.index(outcome) > LEVELS.index(best[0]):
+                words = frozenset(i for hit in combination for i in range(hit.start, hit.end + 1))
+                best = (outcome, (*rule.signals, *lowering), words)
+                if outcome == rule.level:
+                    break
+        return best
+
+
+def _combinations(lists: list[list[_Hit]]) -> Iterable[tuple[_Hit, ...]]:
+    """Hits of each signal, one per signal; unnegated ones first."""
+    ordered = [sorted(hits, key=lambda hit: hit.negated) for hits in lists]
+    return product(*ordered)
+
+
+def _fits(rule: Rule, combination: tuple[_Hit, ...]) -> bool:
+    """Within the rule's window."""
+    return max(hit.end for hit in combination) - min(hit.start for hit in combination) \
+        <= rule.window
+
+
+def _rule(raw: Mapping[str, Any]) -> Rule:
+    level = raw["level"]
+    if level not in ("acute", "possible") or raw["call"] not in CALLS:
+        raise ValueError(f"crisis rule {raw.get('name')!r}: bad level or call")
+    default_framed: Level = "possible" if level == "acute" else "none"
+    return Rule(
+        name=str(raw["name"]), signals=tuple(raw["all"]), level=level, call=str(raw["call"]),
+        window=int(raw.get("window", DEFAULT_WINDOW)),
+        frames=tuple(raw.get("frames", DEFAULT_FRAMES)),
+        framed=raw.get("framed", default_framed),
+        unless=tuple(raw.get("unless", ())), lowered_by=tuple(raw.get("lowered_by", ())))
+
+
+def builtin_data() -> dict[str, Any]:
+    """A fresh copy of data/crisis.yaml (callers may extend it)."""
+    text = resources.files("bot.engine").joinpath("data/crisis.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Frequent Dutch and English words: never read as a typo of a crisis word."""
+    text = resources.files("bot.engine").joinpath("data/common_words.txt").read_text("utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def signal_names() -> frozenset[str]:
+    """The signals a knowledge base may add words to."""
+    return frozenset(builtin_data()["signals"])

@@ -216,7 +216,7 @@ class HandoffEngine(Engine):
     def _typed(self, state: State, text: str) -> Turn:
         crisis = self.crisis.check(text)
         if crisis.is_crisis:
-            return self._crisis(state, crisis.kinds)
+            return self._crisis(state, crisis)
         if state.handoff == "remark":
             return replace(self._thanks(state), effects=(Effect("remark", text[:MAX_MESSAGE]),))
         state = replace(state, handoff="consent", draft_message=text.strip()[:MAX_MESSAGE] or None)
@@ -246,7 +246,7 @@ class HandoffEngine(Engine):
             state = replace(state, handoff="connected")
             return Turn(self._keyboard_away(state, "handoff_no_callback"), state)
         if isinstance(event, Text) and self.crisis.check(event.text).is_crisis:
-            return self._crisis(state, self.crisis.check(event.text).kinds)
+            return self._crisis(state, self.crisis.check(event.text))
         return Turn((Reply(self.texts.get("handoff_contact_needed", lang),
                            contact_button=self.texts.get("button_share_contact", lang)),), state)
 
@@ -274,7 +274,7 @@ class HandoffEngine(Engine):
                 return self._stop(state)
             crisis = self.crisis.check(event.text)
             if crisis.is_crisis:
-                turn = self._crisis(state, crisis.kinds)
+                turn = self._crisis(state, crisis)
                 stop = Option(self.texts.get("button_stop", lang), STOP)
                 reply = replace(turn.replies[0], options=(stop,))
                 return Turn((reply,), state, (*turn.effects, Effect("relay")))

@@ -111,6 +111,8 @@ def load_knowledge_base(folder: Path | str, *, today: dt.date | None = None) -> 
         _check_tree(collector, sources["tree.yaml"], tree, service_map, faq_map, services, faq)
     if gemeente and services:
         _check_gemeenten(collector, sources["services.yaml"], services, gemeente)
+    if crisis and crisis.signals:
+        _check_crisis_signals(collector, sources["crisis.yaml"], crisis)
     _check_dates(collector, sources, services, faq, today or system_clock().today())
     _check_readability(collector, sources, services, faq)
 
@@ -350,6 +352,19 @@ def _check_gemeenten(
                     f"service '{service.id}' names gemeente '{name}', which is not in "
                     f"gemeente.yaml{extra}",
                 )
+
+
+def _check_crisis_signals(collector: _Collector, source: YamlSource, crisis: CrisisFile) -> None:
+    from bot.engine.crisis import signal_names  # the engine owns the list of its signals
+
+    known = signal_names()
+    for name in crisis.signals:
+        if name not in known:
+            hint = difflib.get_close_matches(name, sorted(known), n=1)
+            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            collector.add(str(source.path), source.line_of(("signals", name)),
+                          f"signals: '{name}' is not a crisis signal{extra} (known: "
+                          f"{', '.join(sorted(known))})")
 
 
 def _check_dates(

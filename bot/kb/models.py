@@ -295,7 +295,9 @@ class FaqFile(Strict):
 
 
 class CrisisFile(Strict):
-    """crisis.yaml: extra phrases on top of the built-in list."""
+    """crisis.yaml: on top of the built-in crisis check, phrases that always get the crisis
+    screen, sayings to ignore, and more words for named signals (see docs)."""
 
     phrases: StrList = []
     exceptions: StrList = []
+    signals: dict[str, StrList] = {}

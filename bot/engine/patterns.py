@@ -1,0 +1,173 @@
+"""Word patterns for the crisis check: folded words in order, typos tolerated, cached.
+
+Pattern syntax, per word: "word*" matches every word starting with "word"; "a|b" matches
+either; words of 6+ letters tolerate one typo, of 9+ two; shorter words must be exact. The
+words of a pattern appear in order, at most MAX_GAP other words apart. A lone "*" is a
+reminder that words may stand between; it matches nothing itself.
+"""
+
+from __future__ import annotations
+
+from rapidfuzz.distance import Levenshtein
+
+from bot.engine.language import tokens
+
+MAX_GAP = 3  # words allowed between the words of a pattern ("ik wil er niet meer zijn")
+
+
+def word_matches(pattern: str, word: str) -> bool:
+    """Whether a message word matches one pattern word, typos included."""
+    if "|" in pattern:
+        return any(word_matches(choice, word) for choice in pattern.split("|"))
+    if pattern.endswith("*"):
+        stem = pattern[:-1]
+        return word.startswith(stem) or (
+            len(stem) >= 6 and Levenshtein.distance(word[: len(stem)], stem) <= 1
+        )
+    if pattern == word:
+        return True
+    if len(pattern) >= 9:
+        return Levenshtein.distance(pattern, word, score_cutoff=2) <= 2
+    if len(pattern) >= 6:
+        return Levenshtein.distance(pattern, word, score_cutoff=1) <= 1
+    return False
+
+
+def pattern_words(phrase: object) -> tuple[str, ...]:
+    """Fold each word of a phrase, keeping the pattern marks: "slaat me|mij", "zelfmoord*"."""
+    words = []
+    for raw in str(phrase).split():
+        choices = ["".join(tokens(choice)) + ("*" if choice.endswith("*") else "")
+                   for choice in raw.split("|")]
+        choices = [choice for choice in choices if choice.strip("*")]
+        if choices:
+            words.append("|".join(choices))
+    return tuple(words)
+
+
+NOTHING: frozenset[int] = frozenset()
+
+
+class PatternWords:
+    """Which pattern words ("slaat|sla", "zelfmoord*") a message word matches.
+
+    Worked out once per distinct word and then cached, so a message costs a few dict
+    lookups. Short plain pattern words must match exactly and come from a dict; long or
+    starred ones allow typos and are each tested once per new word.
+    """
+
+    CACHE_LIMIT = 100_000
+    LONGEST = 40  # words up to this length look up their candidates by length
+
+    def __init__(self, *, real_words: frozenset[str] = frozenset(), typos: bool = True) -> None:
+        self._ids: dict[str, int] = {}
+        self._exact: dict[str, set[int]] = {}
+        self._fuzzy: list[tuple[str, int, int, int]] = []  # choice, number, shortest, longest
+        self._by_length: list[list[tuple[str, int]]] | None = None  # built on first use
+        self._cache: dict[str, frozenset[int]] = {}
+        # Real words that sit one letter from a pattern word ("geschokt" and "geschopt"):
+        # they are never read as a typo of it.
+        self._real_words = real_words
+        self._typos = typos
+
+    def id_of(self, pattern: str) -> int:
+        """A number for a pattern word; the same pattern gets the same number."""
+        known = self._ids.get(pattern)
+        if known is not None:
+            return known
+        number = self._ids[pattern] = len(self._ids)
+        for choice in pattern.split("|"):
+            if len(choice) < 6 and not choice.endswith("*"):
+                self._exact.setdefault(choice, set()).add(number)
+            else:
+                self._fuzzy.append((choice, number, *_lengths_matching(choice)))
+        self._by_length = None
+        self._cache.clear()
+        return number
+
+    def matched_by(self, word: str) -> frozenset[int]:
+        """The numbers of the pattern words that `word` matches."""
+        cached = self._cache.get(word)
+        if cached is None:
+            hits = set(self._exact.get(word, ()))
+            if len(word) <= self.LONGEST:
+                candidates = self._lengths()[len(word)]
+            else:
+                candidates = [(choice, number) for choice, number, _, _ in self._fuzzy]
+            exact = not self._typos or word in self._real_words
+            matches = _exactly if exact else word_matches
+            hits.update(number for choice, number in candidates
+                        if number not in hits and matches(choice, word))
+            cached = frozenset(hits) if hits else NOTHING
+            if len(self._cache) < self.CACHE_LIMIT:
+                self._cache[word] = cached
+        return cached
+
+    def _lengths(self) -> list[list[tuple[str, int]]]:
+        if self._by_length is None:
+            self._by_length = [
+                [(choice, number) for choice, number, shortest, longest in self._fuzzy
+                 if shortest <= length <= longest]
+                for length in range(self.LONGEST + 1)]
+        return self._by_length
+
+
+def _exactly(choice: str, word: str) -> bool:
+    """A match without typos: the same word, or a starred stem's continuation."""
+    return word.startswith(choice[:-1]) if choice.endswith("*") else choice == word
+
+
+def _lengths_matching(choice: str) -> tuple[int, int]:
+    """The shortest and longest word that `word_matches` can accept for one choice."""
+    if choice.endswith("*"):
+        stem = len(choice) - 1
+        return (stem - 1 if stem >= 6 else stem), 10_000
+    typos = 2 if len(choice) >= 9 else 1
+    return len(choice) - typos, len(choice) + typos
+
+
+def find(
+    phrase: tuple[int, ...], matches: list[frozenset[int]], start: int = 0
+) -> list[int] | None:
+    """Positions of the phrase's words in order, each at most MAX_GAP after the previous."""
+    first_word = phrase[0]
+    for first in range(start, len(matches)):
+        if first_word not in matches[first]:
+            continue
+        positions = [first]
+        for pattern in phrase[1:]:
+            previous = positions[-1]
+            window = range(previous + 1, min(len(matches), previous + 2 + MAX_GAP))
+            found = next((i for i in window if pattern in matches[i]), None)
+            if found is None:
+                break
+            positions.append(found)
+        else:
+            return positions
+    return None
+
+
+def find_all(phrase: tuple[int, ...], matches: list[frozenset[int]]) -> list[list[int]]:
+    """Every occurrence of a phrase, each starting after the previous one's start."""
+    found = []
+    positions = find(phrase, matches)
+    while positions is not None:
+        found.append(positions)
+        positions = find(phrase, matches, positions[0] + 1)
+    return found
+
+
+class PhraseList:
+    """Phrases as pattern-word numbers, indexed by their first word."""
+
+    def __init__(self, words: PatternWords, phrases: list[tuple[str, ...]]) -> None:
+        self.phrases = [tuple(words.id_of(pattern) for pattern in phrase) for phrase in phrases]
+        self._starting_with: dict[int, list[int]] = {}
+        for index, phrase in enumerate(self.phrases):
+            self._starting_with.setdefault(phrase[0], []).append(index)
+
+    def candidates(self, matches: list[frozenset[int]]) -> list[int]:
+        """Phrases that could occur in the message, in list order."""
+        found = {index for matched in set(matches) for number in matched
+                 for index in self._starting_with.get(number, ())}
+        return sorted(found)
