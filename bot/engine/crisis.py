@@ -129,15 +129,16 @@ class CrisisCheck:
         # Frames are common words ("gedicht", "nieuws"): no typo tolerance, or "gezicht"
         # would read as a poem.
         self._frame_words = PatternWords(typos=False)
-        self._signals = {name: self._phrases(items) for name, items in data["signals"].items()}
-        self._frames = {name: self._phrases(items, self._frame_words)
-                        for name, items in data["frames"].items()}
+        # All signals in one list, and all frames in another: one pass over a message finds
+        # every pattern that can start at its words.
+        self._signals = self._labelled(data["signals"], self._words)
+        self._frames = self._labelled(data["frames"], self._frame_words)
         self._exceptions = self._phrases(data.get("exceptions", []))
         self._negation = frozenset(str(word) for word in data.get("negation", []))
         self._negation_blockers = frozenset(map(str, data.get("negation_blockers", [])))
         self._message_frames = frozenset(data.get("message_frames", []))
         self.rules = tuple(_rule(raw) for raw in data["rules"])
-        known = set(self._signals) | set(self._frames)
+        known = set(data["signals"]) | set(data["frames"])
         for rule in self.rules:
             unknown = {*rule.signals, *rule.unless, *rule.lowered_by, *rule.frames} - known
             if unknown:
@@ -160,9 +161,19 @@ class CrisisCheck:
         data["exceptions"] = [*data.get("exceptions", []), *extra_exceptions]
         return cls(data)
 
-    def _phrases(self, items: Iterable[object], words: PatternWords | None = None) -> PhraseList:
+    def _phrases(self, items: Iterable[object]) -> PhraseList:
         phrases = [pattern_words(self._expand(str(item))) for item in items]
-        return PhraseList(words or self._words, [phrase for phrase in phrases if phrase])
+        return PhraseList(self._words, [phrase for phrase in phrases if phrase])
+
+    def _labelled(self, groups: Mapping[str, Iterable[object]], words: PatternWords) -> _Labelled:
+        labels, phrases = [], []
+        for name, items in groups.items():
+            for item in items:
+                phrase = pattern_words(self._expand(str(item)))
+                if phrase:
+                    labels.append(str(name))
+                    phrases.append(phrase)
+        return _Labelled(PhraseList(words, phrases), tuple(labels))
 
     def _expand(self, phrase: str) -> str:
         """Add dialect forms and frequent misspellings (data: variants) to each word."""
@@ -183,10 +194,15 @@ class CrisisCheck:
         for positions in self._occurrences(self._exceptions, matches):
             for position in positions:
                 matches[position] = NOTHING
-        hits = {name: self._hits(phrases, matches, reading)
-                for name, phrases in self._signals.items()}
-        frames = {name: {reading.sentence[p[0]] for p in self._occurrences(phrases, frame_matches)}
-                  for name, phrases in self._frames.items()}
+        hits: dict[str, list[_Hit]] = {}
+        for name, positions in self._signals.occurrences(matches):
+            hits.setdefault(name, []).append(
+                _Hit(positions[0], positions[-1], self._negated(positions, reading)))
+        for found in hits.values():
+            found.sort()
+        frames: dict[str, set[int]] = {}
+        for name, positions in self._frames.occurrences(frame_matches):
+            frames.setdefault(name, set()).add(reading.sentence[positions[0]])
         if "relapse" in frames:  # "weer begonnen": the past is not over
             frames["past"] = frames.get("past", set()) - frames["relapse"]
         every_sentence = set(reading.sentence)
@@ -210,12 +226,6 @@ class CrisisCheck:
         return [positions for index in phrases.candidates(matches)
                 for positions in find_all(phrases.phrases[index], matches)]
 
-    def _hits(
-        self, phrases: PhraseList, matches: list[frozenset[int]], reading: _Reading
-    ) -> list[_Hit]:
-        return sorted(_Hit(positions[0], positions[-1], self._negated(positions, reading))
-                      for positions in self._occurrences(phrases, matches))
-
     def _negated(self, positions: list[int], reading: _Reading) -> bool:
         """A negation just before the signal or between its words, in the same clause."""
         start, clause = positions[0], reading.clause[positions[0]]
@@ -230,7 +240,7 @@ class CrisisCheck:
         reading: _Reading,
     ) -> tuple[Level, tuple[str, ...], frozenset[int]]:
         """The level this rule gives the message, why (signals, frames), and its words."""
-        lists = [hits[name][:MAX_COMBINATIONS] for name in rule.signals]
+        lists = [hits.get(name, [])[:MAX_COMBINATIONS] for name in rule.signals]
         if not all(lists):
             return "none", (), frozenset()
         best: tuple[Level, tuple[str, ...], frozenset[int]] = ("none", (), frozenset())
@@ -253,6 +263,20 @@ class CrisisCheck:
                 if outcome == rule.level:
                     break
         return best
+
+
+@dataclass(frozen=True)
+class _Labelled:
+    """Phrases of several named groups in one list, so one pass finds them all."""
+
+    phrases: PhraseList
+    labels: tuple[str, ...]
+
+    def occurrences(self, matches: list[frozenset[int]]) -> Iterable[tuple[str, list[int]]]:
+        """(group name, positions) for every occurrence of every phrase."""
+        for index in self.phrases.candidates(matches):
+            for positions in find_all(self.phrases.phrases[index], matches):
+                yield self.labels[index], positions
 
 
 def _combinations(lists: list[list[_Hit]]) -> Iterable[tuple[_Hit, ...]]:

@@ -165,9 +165,11 @@ class PhraseList:
         self._starting_with: dict[int, list[int]] = {}
         for index, phrase in enumerate(self.phrases):
             self._starting_with.setdefault(phrase[0], []).append(index)
+        self._needs = [frozenset(phrase) for phrase in self.phrases]
 
     def candidates(self, matches: list[frozenset[int]]) -> list[int]:
-        """Phrases that could occur in the message, in list order."""
-        found = {index for matched in set(matches) for number in matched
-                 for index in self._starting_with.get(number, ())}
+        """Phrases whose words all occur in the message (in any order), in list order."""
+        present = frozenset().union(*matches)
+        found = {index for number in present for index in self._starting_with.get(number, ())
+                 if self._needs[index] <= present}
         return sorted(found)
