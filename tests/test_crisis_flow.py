@@ -112,6 +112,9 @@ async def test_over_telegram_the_check_in_keeps_the_question(
         botapi.user_presses_button(611, screen, CONTINUE)
         after = (await botapi.wait_for_messages(611, 4))[3]
         await settle()
+    async with Storage.open(db) as storage:
+        counted = {metric: count for _, metric, _, count in await storage.weekly_counts()}
+    assert counted["check_ins"] == 1 and counted["crises"] == 1  # numbers, never the words
     assert held == "ik zit er helemaal doorheen, ik heb schulden"  # survives a restart
     assert buttons(check_in) == [CHECK_YES, CHECK_NO, "h"]
     assert answer["text"].startswith("Fijn dat je het zegt.")

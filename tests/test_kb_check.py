@@ -182,3 +182,18 @@ def test_shipped_knowledge_bases_pass_check(folder: Path) -> None:
     problems = check_knowledge_base(folder, today=SHIPPED_REVIEWED)
     assert [str(p) for p in problems if p.severity == "error"] == []
     assert [str(p) for p in problems if "more than 12 months" in p.message] == []
+
+
+def test_crisis_signals_are_checked_with_file_and_line(tmp_path: Path) -> None:
+    kb = copy_kb(tmp_path)
+    (kb / "crisis.yaml").write_text(
+        "phrases: [van de Maasbrug springen]\nsignals:\n  means: [brug bij de stuw]\n"
+        "  meanz: [hooivork]\n", encoding="utf-8")
+    found = messages(kb)
+    assert any(m.startswith("crisis.yaml:4: error: signals: 'meanz' is not a crisis signal; "
+                            "did you mean 'means'?") for m in found), found
+    (kb / "crisis.yaml").write_text(
+        "phrases: [van de Maasbrug springen]\nsignals:\n  means: [brug bij de stuw]\n",
+        encoding="utf-8")
+    engine_kb = load_knowledge_base(kb, today=TODAY)
+    assert engine_kb.crisis.signals == {"means": ["brug bij de stuw"]}

@@ -19,6 +19,7 @@ METRICS = {
     "shown": "shown",
     "not_understood": "not_understood",
     "crisis": "crises",
+    "check_in": "check_ins",
     "open_request": "handoffs",
     "rating": "ratings",
 }

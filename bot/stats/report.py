@@ -13,6 +13,7 @@ HEADLINES = (
     ("handoffs", "Doorgezet naar een meedenker"),
     ("not_understood", "Niet begrepen vragen"),
     ("crises", "Crisissignalen (noodnummers getoond)"),
+    ("check_ins", "Zorgen gepeild (gevraagd hoe het gaat)"),
 )
 TOP = 5
 
