@@ -135,9 +135,11 @@ class State:
     request_id: int | None = None
     draft_message: str | None = None
     share_name: bool = False
-    # The resident's question, held while a crisis screen or check-in is shown, so that
-    # "Verder met mijn vraag" and "Nee" answer it; cleared once answered.
+    # The resident's question without the worrying words, held while a crisis screen or
+    # check-in is shown, so that "Verder met mijn vraag" and "Nee" answer it; cleared once
+    # answered or at the next message. `worry` is the order of the numbers for "Ja".
     pending: str | None = None
+    worry: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         """Serialise for storage."""
@@ -152,7 +154,7 @@ class State:
             return cls()
         try:
             raw = json.loads(data)
-            for key in ("history", "trail", "found"):
+            for key in ("history", "trail", "found", "worry"):
                 raw[key] = tuple(raw.get(key, ()))
             return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
         except (ValueError, TypeError):
@@ -306,12 +308,14 @@ class Engine:
             if chosen:
                 return self._set_gemeente(state, chosen)
         understanding = self.understand(state, text)
-        held = replace(state, pending=text[:MAX_PENDING_CHARACTERS])
-        if understanding.crisis.is_crisis:
-            return self._crisis(held, understanding.crisis)
-        if understanding.crisis.level == "possible":
-            return self._check_in(held, understanding.crisis)
-        return self._respond(replace(state, pending=None), text, understanding)
+        crisis = understanding.crisis
+        held = replace(state, pending=crisis.remainder[:MAX_PENDING_CHARACTERS] or None,
+                       worry=crisis.calls)
+        if crisis.is_crisis:
+            return self._crisis(held, crisis)
+        if crisis.level == "possible":
+            return self._check_in(held, crisis)
+        return self._respond(replace(state, pending=None, worry=()), text, understanding)
 
     def _respond(self, state: State, text: str, understanding: Understanding) -> Turn:
         """Answer a question: a steering word, a search result, or an honest "I don't know"."""
@@ -337,7 +341,8 @@ class Engine:
             HANDOFF: lambda s, r: self._handoff(s),
             CONTINUE: lambda s, r: self._continue(s),
             CHECK_NO: lambda s, r: self._continue(s, notice="check_in_no"),
-            CHECK_YES: lambda s, r: self._crisis(s, self._worry(s.pending)),
+            CHECK_YES: lambda s, r: self._crisis(s, CrisisResult(
+                "acute", rules=("check_in_yes",), calls=s.worry or CALLS)),
         }
         handler = handlers.get(kind)
         turn = handler(state, rest) if handler else None
@@ -582,27 +587,16 @@ class Engine:
         return Turn((Reply(self.texts.get(key, lang), options),), state,
                     (Effect("check_in", ",".join(crisis.kinds)),))
 
-    def _worry(self, text: str | None) -> CrisisResult:
-        """The crisis screen's numbers for a held question, after "ja" on the check-in."""
-        found = self.crisis.check(text) if text else NO_CRISIS
-        return replace(found, level="acute", rules=found.rules or ("check_in_yes",))
-
     def _continue(self, state: State, *, notice: str | None = None) -> Turn:
         """Go on with the question the resident typed before the crisis screen or check-in."""
-        text, state = state.pending, replace(state, pending=None)
-        if not text:
-            if notice:
-                key = "check_in_no_question"
-                return Turn((Reply(self.texts.get(key, state.lang), self._menu(state)),), state)
-            return self._current(state)
-        rest = self.crisis.check(text).remainder  # the worrying words had their answer
-        understanding = self._question(state, rest)
+        rest, state = state.pending, replace(state, pending=None, worry=())
+        understanding = self._question(state, rest or "")
         if understanding.intent is None and not understanding.offered:
             # Nothing left to look up: no "I don't know", and nothing kept as unanswered.
             key = "check_in_no_question" if notice else "continue_no_question"
             reply = Reply(self.texts.get(key, state.lang), self._menu(state))
             return Turn((reply,), state)
-        turn = self._respond(state, rest, understanding)
+        turn = self._respond(state, rest or "", understanding)
         if notice:
             turn = replace(turn, replies=(Reply(self.texts.get(notice, state.lang)), *turn.replies))
         return turn

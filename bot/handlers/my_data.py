@@ -44,6 +44,8 @@ def describe(runtime: Runtime, state: State, requests: list[Request]) -> str:
         items.append(texts.get("my_data_choices", lang, value=" › ".join(state.trail)))
     if state.found:
         items.append(texts.get("my_data_found", lang, value=", ".join(state.found)))
+    if state.pending:
+        items.append(texts.get("my_data_pending", lang, value=state.pending))
     for request in requests:
         shared = request.shared_data
         parts = [p for p in (shared.get("topic"), *shared.get("answers", []),
