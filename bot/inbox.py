@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
@@ -25,6 +26,7 @@ from bot.storage import Storage
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+READ_MARGIN = 15.0  # seconds beyond the long-poll timeout before a read counts as failed
 
 
 class DurablePoller:
@@ -56,10 +58,7 @@ class DurablePoller:
         failures = 0
         while True:
             try:
-                updates = await self._bot.get_updates(
-                    offset=offset, timeout=self._poll_timeout,
-                    allowed_updates=ALLOWED_UPDATES,
-                )
+                raw = await self._fetch(offset)
                 failures = 0
             except InvalidToken:
                 log.error("poll refused: the token is not valid")
@@ -74,12 +73,40 @@ class DurablePoller:
                 log.warning("poll failed error=%s retry_in=%.1fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 continue
-            if not updates:
+            if not raw:
                 continue
-            unfinished = await self._handle(updates)
+            ids = [int(payload["update_id"]) for payload in raw]
+            updates = [u for u in (parse_update(p, self._bot) for p in raw) if u is not None]
+            unfinished = await self._handle(updates) if updates else set()
             # Confirm up to the first update still in hand (a stuck handler); it comes again.
-            ids = [u.update_id for u in updates]
+            # An update that cannot be read is confirmed with the rest: it would never pass.
             offset = min(unfinished) if unfinished else max(ids) + 1
+
+    async def _fetch(self, offset: int | None) -> list[dict[str, Any]]:
+        """Telegram's updates as raw JSON, so that one unreadable update spoils no batch.
+
+        Bot.get_updates would parse the whole batch at once, fail on the first update it
+        cannot read, and log the batch, content and all.
+        """
+        kwargs: dict[str, Any] = {"timeout": self._poll_timeout,
+                                  "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            kwargs["offset"] = offset
+        result = await self._bot.do_api_request(
+            "getUpdates", api_kwargs=kwargs, read_timeout=self._poll_timeout + READ_MARGIN)
+        return [item for item in result if isinstance(item, dict) and "update_id" in item] \
+            if isinstance(result, list) else []
+
+
+def parse_update(payload: dict[str, Any], bot: Bot) -> Update | None:
+    """The Update, or None for one python-telegram-bot cannot read (a newer Bot API field,
+    say). Logged without content: only its id and the kind of error."""
+    try:
+        return Update.de_json(payload, bot)
+    except Exception as exc:  # any shape Telegram may send; nothing else must stop
+        log.warning("update skipped update_id=%s error=%s", payload.get("update_id"),
+                    type(exc).__name__)
+        return None
 
 
 class UpdateProcessor:
@@ -126,7 +153,14 @@ class UpdateProcessor:
         """Resume the updates a previous run stored but did not finish, oldest first."""
         after = 0
         while batch := await self._storage.pending_updates(after_id=after, limit=500):
-            self.submit(Update.de_json(p.payload, self._application.bot) for p in batch)
+            readable = []
+            for pending in batch:
+                update = parse_update(pending.payload, self._application.bot)
+                if update is None:
+                    await self._storage.mark_handled(pending.update_id)
+                else:
+                    readable.append(update)
+            self.submit(readable)
             after = batch[-1].update_id
 
     async def stop(self) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Bot, Update
 
-from bot.inbox import ALLOWED_UPDATES
+from bot.inbox import ALLOWED_UPDATES, parse_update
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -70,8 +70,9 @@ class WebhookReceiver:
             self._runner = None
 
     async def _receive(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self._secret.encode()):
+        # A header with bytes that are not UTF-8 is simply a wrong secret, not a server error.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self._secret.encode()):
             log.warning("webhook refused result=wrong-secret")
             return web.Response(status=403)
         try:
@@ -80,5 +81,9 @@ class WebhookReceiver:
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400)
         await self._storage.store_updates([(update_id, payload)])
-        self._on_stored([Update.de_json(payload, self._bot)])
+        update = parse_update(payload, self._bot)
+        if update is None:
+            await self._storage.mark_handled(update_id)  # unreadable: acknowledged, skipped
+        else:
+            self._on_stored([update])
         return web.Response(status=200)
