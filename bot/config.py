@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import logging
 import os
 import re
@@ -71,7 +72,8 @@ def load_settings(
     staff_chat_id = None
     raw_staff = values.get("MEEDENKERS_CHAT_ID", "").strip()
     if raw_staff:
-        if re.fullmatch(r"-?\d+", raw_staff):
+        # Telegram chat ids fit in 52 bits (a supergroup: -100 and 10 more digits).
+        if re.fullmatch(r"-?\d{1,16}", raw_staff):
             staff_chat_id = int(raw_staff)
         else:
             problems.append(f"MEEDENKERS_CHAT_ID must be a chat id such as -1001234567890, "
@@ -96,7 +98,8 @@ def load_settings(
         raw = values.get(name, "").strip()
         try:
             rates[name] = float(raw) if raw else default
-            if rates[name] <= 0:
+            # nan and inf parse as floats, and would make the pacing loop spin.
+            if not math.isfinite(rates[name]) or rates[name] <= 0:
                 raise ValueError
         except ValueError:
             problems.append(f"{name} must be a positive number (messages per second; "

@@ -50,6 +50,21 @@ def test_every_bad_setting_is_reported_at_once() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "value"),
+    [("WEGWIJZER_MAX_RATE", "nan"), ("WEGWIJZER_GROUP_RATE", "inf"),
+     ("WEGWIJZER_CHAT_RATE", "-inf"), ("WEGWIJZER_CHAT_RATE", "0"),
+     ("MEEDENKERS_CHAT_ID", "-1001234567890123456789012345678")],
+)
+def test_rates_that_are_not_finite_and_impossible_chat_ids_are_refused(
+    name: str, value: str
+) -> None:
+    """nan or inf made the pacing loop spin at full CPU before the bot started (issue 15)."""
+    token = "123456:" + "A" * 35
+    with pytest.raises(SettingsError, match=name):
+        load_settings({"TELEGRAM_BOT_TOKEN": token, name: value}, env_file=None)
+
+
+@pytest.mark.parametrize(
     ("env", "expected"),
     [
         ({}, "TELEGRAM_BOT_TOKEN is missing"),
