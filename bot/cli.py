@@ -65,8 +65,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.engine.conversation import Engine, State
 
     engine = Engine(_load(args.kb))
-    questions = args.question or (
-        line.rstrip("\n") for line in sys.stdin if line.strip()
+    # Bytes that are not UTF-8 become U+FFFD, so --json always prints valid JSON.
+    questions = [_valid_text(q) for q in args.question] if args.question else (
+        line.rstrip("\r\n") for line in (
+            raw.decode("utf-8", "replace") for raw in sys.stdin.buffer) if line.strip()
     )
     for question in questions:
         understanding = engine.understand(State(), question)
@@ -94,6 +96,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if understanding.result and understanding.result.ambiguous:
             print("  → the bot asks: Bedoel je…?")
     return EXIT_OK
+
+
+def _valid_text(argument: str) -> str:
+    """A command-line argument with undecodable bytes (kept by Python as surrogates) replaced."""
+    return argument.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def cmd_check(args: argparse.Namespace) -> int:

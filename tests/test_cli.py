@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +164,18 @@ def test_broken_knowledge_base_stops_chat_with_the_errors(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert "services.yaml:2: error: YAML syntax error" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["", "utf-8"])
+def test_ask_json_always_prints_valid_json(encoding: str) -> None:
+    """Invalid UTF-8 on standard input is replaced, whatever PYTHONIOENCODING says."""
+    env = {**os.environ, "PYTHONIOENCODING": encoding} if encoding else dict(os.environ)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--kb", str(MINIMAL), "--json"],
+        input=b"ik heb schulden \xff\xfe\nwat is de wmo\n", capture_output=True, cwd=ROOT,
+        env=env, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    assert lines[0]["question"] == "ik heb schulden \ufffd\ufffd"
+    assert lines[0]["matches"][0]["id"] == "schuldhulp"
+    assert lines[1]["question"] == "wat is de wmo"
