@@ -154,6 +154,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("--webhook needs an https:// URL: Telegram only posts to HTTPS.",
                   file=sys.stderr)
             return EXIT_USAGE
+        if not 0 <= args.port <= 65535:
+            print(f"--port must be between 0 and 65535, not {args.port}.", file=sys.stderr)
+            return EXIT_USAGE
         webhook = WebhookConfig(args.webhook, listen=args.listen, port=args.port)
     # With a staff group the bot hands residents to meedenkers; without, it gives the phone.
     kind = HandoffEngine if settings.staff_chat_id is not None else Engine

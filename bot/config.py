@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import logging
+import math
 import os
 import re
 from collections.abc import Mapping

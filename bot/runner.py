@@ -11,7 +11,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.config import Settings
 from bot.engine.conversation import Engine
-from bot.telegram_app import WegwijzerBot
+from bot.telegram_app import StartupError, WegwijzerBot
 from bot.webhook import WebhookConfig
 
 log = logging.getLogger("wegwijzer")
@@ -47,6 +47,15 @@ async def run_until_stopped(
     except NetworkError as exc:
         log.error("cannot reach Telegram at the configured TELEGRAM_API_URL: %s",
                   type(exc).__name__)
+        await bot.stop()
+        return EXIT_FAILED
+    except StartupError as exc:
+        log.error("Wegwijzer cannot start: %s", exc)
+        await bot.stop()
+        return EXIT_USAGE
+    except Exception as exc:
+        # Anything else: one line, then stop what did start; systemd restarts us.
+        log.error("Wegwijzer could not start error=%s: %s", type(exc).__name__, exc)
         await bot.stop()
         return EXIT_FAILED
     try:

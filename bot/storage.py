@@ -191,6 +191,10 @@ class PendingUpdate:
     payload: dict[str, Any]
 
 
+class SchemaTooNew(Exception):
+    """The database was made by a newer Wegwijzer."""
+
+
 class Storage:
     """The bot's database; use `async with Storage.open(path) as storage:`."""
 
@@ -236,6 +240,10 @@ class Storage:
 
     async def _migrate(self) -> None:
         version = await self.schema_version()
+        if version > len(MIGRATIONS):
+            raise SchemaTooNew(f"the database has schema {version}, newer than this Wegwijzer "
+                               f"knows ({len(MIGRATIONS)}); upgrade Wegwijzer, or restore a "
+                               "backup made by this version")
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             # executescript commits first; the version bump is part of the same script.
             await self._db.executescript(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from pathlib import Path
 from types import TracebackType
 
@@ -26,7 +27,7 @@ from bot.reminders import Reminders
 from bot.sender import ChatPacer, OutboxSender
 from bot.staff_router import StaffRouter
 from bot.stats.counting import UnansweredKeeper
-from bot.storage import Storage
+from bot.storage import SchemaTooNew, Storage
 from bot.webhook import WebhookConfig, WebhookReceiver
 from bot.weekly_report import WeeklyReport, note_running_since
 
@@ -58,6 +59,10 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("help", "What can I do here?"),
     ],
 }
+
+
+class StartupError(Exception):
+    """The bot cannot start with these settings; the message says what to fix."""
 
 
 class WegwijzerBot:
@@ -111,8 +116,13 @@ class WegwijzerBot:
     async def start(self) -> None:
         """Open the database, connect to Telegram, then start receiving and sending."""
         settings = self.settings
-        self.storage = await Storage.open(settings.db_path, clock=self.engine.clock)
-        await note_running_since(self.storage)
+        try:
+            self.storage = await Storage.open(settings.db_path, clock=self.engine.clock)
+            await note_running_since(self.storage)
+        except (sqlite3.Error, OSError, SchemaTooNew) as exc:
+            raise StartupError(f"cannot use the database {settings.db_path}: {exc}. Check "
+                               "WEGWIJZER_DB: its folder must exist and be writable, and the "
+                               "file must be a Wegwijzer database.") from exc
         application = build_application(settings)
         self.application = application
         await application.initialize()  # getMe: fails early on a wrong token
@@ -149,7 +159,10 @@ class WegwijzerBot:
             self._receiver = WebhookReceiver(
                 application.bot, self.storage, processor.submit, self.webhook,
                 secret=settings.webhook_secret)
-        await self._receiver.start()
+        try:
+            await self._receiver.start()
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            raise StartupError(f"cannot listen for the webhook: {exc}") from exc
         self._purger = Every("retention", PURGE_INTERVAL_SECONDS, self._purge)
         await self._purger.start()
         if isinstance(self.engine, HandoffEngine) and settings.staff_chat_id is not None:
