@@ -198,9 +198,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     """Write the weekly report: text, CSV or a PNG chart."""
     import asyncio
     import datetime as dt
+    import sqlite3
 
     from bot.backup import database_path
     from bot.stats.command import build_report
+    from bot.storage import SchemaTooNew
 
     since = None
     if args.since:
@@ -216,7 +218,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     kb = None
     with contextlib.suppress(KnowledgeBaseError):  # without it: ids instead of names
         kb = load_knowledge_base(args.kb)
-    report = asyncio.run(build_report(db, since=since, output_format=args.format, kb=kb))
+    try:
+        report = asyncio.run(build_report(db, since=since, output_format=args.format, kb=kb))
+    except (sqlite3.Error, OSError, SchemaTooNew) as exc:
+        print(f"Cannot read the database {db}: {exc}. Is it a Wegwijzer database?",
+              file=sys.stderr)
+        return EXIT_USAGE
     if args.format == "png":
         output = args.output or Path("wegwijzer-stats.png")
         output.write_bytes(report)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -1081,6 +1082,13 @@ class _Opener:
         return self._open().__await__()
 
     async def _open(self) -> Storage:
+        # Said plainly before SQLite tries: a failed connect leaves aiosqlite's thread behind.
+        path = Path(self._path)
+        if str(self._path) != ":memory:":
+            if path.is_dir():
+                raise sqlite3.OperationalError(f"{path} is a folder, not a database file")
+            if not path.parent.is_dir():
+                raise sqlite3.OperationalError(f"the folder {path.parent} does not exist")
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so transactions are explicit.
         connection = await aiosqlite.connect(str(self._path), isolation_level=None)
         try:

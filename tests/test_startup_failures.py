@@ -106,3 +106,13 @@ async def _in_thread(function: Callable[..., tuple[int, str, float]], *args: obj
                      ) -> tuple[int, str, float]:
     import asyncio
     return await asyncio.to_thread(function, *args)
+
+
+@pytest.mark.parametrize("kind", ["a directory", "random bytes", "newer schema"])
+def test_stats_on_a_broken_database_says_so_and_exits_2(tmp_path: Path, kind: str) -> None:
+    db = broken_databases()[kind](tmp_path)
+    result = subprocess.run([sys.executable, "-m", "bot", "stats", "--db", str(db)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    assert f"Cannot read the database {db}" in result.stderr
+    assert "Traceback" not in result.stderr
