@@ -7,7 +7,7 @@ import logging
 import signal
 from pathlib import Path
 
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError
 
 from bot.config import Settings
 from bot.engine.conversation import Engine
@@ -42,6 +42,12 @@ async def run_until_stopped(
         await bot.start()
     except InvalidToken:
         log.error("Telegram refused the token; check TELEGRAM_BOT_TOKEN")
+        await bot.stop()
+        return EXIT_USAGE
+    except (BadRequest, Forbidden) as exc:
+        # BadRequest is a NetworkError to python-telegram-bot, but Telegram did answer: say
+        # what it refused (a webhook URL, say), and exit 2 so systemd does not loop.
+        log.error("Wegwijzer cannot start: Telegram refused: %s", exc.message)
         await bot.stop()
         return EXIT_USAGE
     except NetworkError as exc:

@@ -116,3 +116,15 @@ def test_stats_on_a_broken_database_says_so_and_exits_2(tmp_path: Path, kind: st
     assert result.returncode == 2, result.stderr
     assert f"Cannot read the database {db}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_refused_set_webhook_says_what_telegram_refused_and_exits_2(
+    botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    botapi.fail_next("setWebhook", 400, description="Bad Request: bad webhook: "
+                     "IP address 10.0.0.1 is reserved")
+    code, stderr, _ = await _in_thread(run_bot, botapi, tmp_path / "bot.db", "--webhook",
+                                       "https://bot.example.nl/t", "--port", "0")
+    assert code == 2, stderr
+    assert "telegram refused: bad webhook: ip address 10.0.0.1 is reserved" in stderr.lower()
+    assert "cannot reach Telegram" not in stderr and "Traceback" not in stderr
