@@ -7,6 +7,7 @@ can repeat that one message after a restart; nothing is ever lost.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 import warnings
@@ -14,13 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.inflight import InFlightLimit
 from bot.periodic import stop_task
-from bot.storage import OutboxItem, Storage
+from bot.storage import FILE_MARK, OutboxItem, Storage
 
 if TYPE_CHECKING:
     from bot.staff_router import StaffRouter
@@ -216,10 +217,18 @@ class OutboxSender:
         # mapping (RetryAfter, Forbidden, …), but sends our stored JSON as it is and returns
         # Telegram's answer unparsed: building Message objects we never read was a fifth of
         # the bot's CPU per update.
-        kwargs = {key: value for key, value in params.items() if not key.startswith("_")}
+        kwargs = {key: _upload(value) for key, value in params.items()
+                  if not key.startswith("_")}
         async with self._in_flight.call():
             result: object = await self._bot.do_api_request(method_name, api_kwargs=kwargs)
         return result
+
+
+def _upload(value: Any) -> Any:
+    """A stored file (see storage.attached_file) becomes an upload; the rest stays as it is."""
+    if isinstance(value, dict) and FILE_MARK in value:
+        return InputFile(base64.b64decode(value[FILE_MARK]), filename=value.get("filename"))
+    return value
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:

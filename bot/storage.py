@@ -9,6 +9,7 @@ statement per table (see `_Batches`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import json
@@ -36,6 +37,11 @@ Result = TypeVar("Result")
 # abandoned and go too.
 STALE_REQUEST = ("(status = 'closed' AND closed_at < :cutoff) OR "
                  "(status != 'closed' AND COALESCE(claimed_at, created_at) < :cutoff)")
+
+
+FILE_MARK = "_file_base64"  # an outbox parameter that holds a file (see attached_file)
+_SET_META = ("INSERT INTO meta(key, value) VALUES (?, ?) "
+             "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
 
 
 def iso_week(timestamp: float) -> str:
@@ -141,6 +147,11 @@ class Outgoing:
     method: str
     params: dict[str, Any]
     request_id: int | None = None
+
+
+def attached_file(data: bytes, filename: str) -> dict[str, str]:
+    """A file (a chart) as an outbox parameter: JSON can hold it, the sender uploads it."""
+    return {FILE_MARK: base64.b64encode(data).decode("ascii"), "filename": filename}
 
 
 @dataclass(frozen=True)
@@ -532,9 +543,7 @@ class Storage:
     async def set_meta(self, key: str, value: str) -> None:
         """Store a small named value."""
         async with self._one_statement():
-            await self._db.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+            await self._db.execute(_SET_META, (key, value))
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the database file and empty it, so erased rows are gone."""
@@ -666,6 +675,10 @@ class Writer:
         """Store a resident's conversation state."""
         await self._db.execute(_SAVE_STATE, (chat_id, state, self._storage.clock.now()))
         self.states[chat_id] = state
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Store a small named value, committed with the rest of this transaction."""
+        await self._db.execute(_SET_META, (key, value))
 
     async def add_outgoing(self, outgoing: Sequence[Outgoing]) -> list[OutboxItem]:
         """Queue Bot API calls; they are sent after the commit."""

@@ -168,7 +168,7 @@ class WegwijzerBot:
         if isinstance(self.engine, HandoffEngine) and settings.staff_chat_id is not None:
             self._reminders = Reminders(runtime, interval=self._reminder_interval)
             await self._reminders.start()
-            self._weekly = WeeklyReport(runtime, application.bot)
+            self._weekly = WeeklyReport(runtime)
             await self._weekly.start()
         log.info("bot started mode=%s", "webhook" if self.webhook else "polling")
 

@@ -11,14 +11,12 @@ import asyncio
 import datetime as dt
 import logging
 
-from telegram import Bot
-
 from bot.clock import AMSTERDAM
 from bot.handlers.runtime import Runtime
 from bot.periodic import Every
 from bot.stats.command import display_names, week_of
 from bot.stats.report import as_png, as_text, weeks_from
-from bot.storage import Storage
+from bot.storage import Outgoing, Storage, attached_file
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +37,12 @@ async def report_for(runtime: Runtime, week: str) -> tuple[str, bytes]:
     return text, chart
 
 
-async def post_report(runtime: Runtime, bot: Bot, week: str) -> None:
-    """Send the report of a week to the staff group: the text, then the chart."""
-    staff = runtime.staff_chat_id()
-    text, chart = await report_for(runtime, week)
-    await bot.send_message(staff, text[:4000])
-    await bot.send_photo(staff, chart, caption=f"Wegwijzer, week {week}")
+def report_messages(chat_id: int, text: str, chart: bytes, caption: str,
+                    **extra: object) -> list[Outgoing]:
+    """The report as outbox calls: the text, then the chart."""
+    return [Outgoing(chat_id, "sendMessage", {"chat_id": chat_id, "text": text[:4000], **extra}),
+            Outgoing(chat_id, "sendPhoto", {"chat_id": chat_id, "caption": caption, **extra,
+                                            "photo": attached_file(chart, "wegwijzer.png")})]
 
 
 def due_week(now: float) -> tuple[str, float]:
@@ -73,10 +71,9 @@ async def note_running_since(storage: Storage) -> float:
 class WeeklyReport(Every):
     """Checks every ten minutes whether last week's report is due."""
 
-    def __init__(self, runtime: Runtime, bot: Bot, *, interval: float = CHECK_SECONDS) -> None:
+    def __init__(self, runtime: Runtime, *, interval: float = CHECK_SECONDS) -> None:
         super().__init__("weekly-report", interval, self.post_if_due)
         self._runtime = runtime
-        self._bot = bot
 
     async def post_if_due(self) -> bool:
         """Post the due week's report if the bot ran in that week, it had activity, and it
@@ -90,7 +87,13 @@ class WeeklyReport(Every):
             return False  # the bot was not running yet in that week
         if not any(row[0] == week for row in await storage.weekly_counts(since_week=week)):
             return False  # nothing happened: no empty report in the staff group
-        await post_report(self._runtime, self._bot, week)
-        await storage.set_meta(POSTED_KEY, week)
-        log.info("weekly report posted week=%s", week)
+        text, chart = await report_for(self._runtime, week)
+        # The report and "posted" commit together, through the outbox: sent exactly once,
+        # even when the chart is refused or the bot stops halfway.
+        async with storage.write() as writer:
+            await writer.add_outgoing(report_messages(
+                self._runtime.staff_chat_id(), text, chart, f"Wegwijzer, week {week}"))
+            await writer.set_meta(POSTED_KEY, week)
+        self._runtime.send(writer.items)
+        log.info("weekly report queued week=%s", week)
         return True

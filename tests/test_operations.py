@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from botapi_double import BotApiDouble
-from telegram_harness import STAFF_CHAT, running_bot, settle, start_bot_process
+from telegram_harness import STAFF_CHAT, db_rows, running_bot, settle, start_bot_process
 
 from bot.clock import AMSTERDAM, FrozenClock
 from bot.handoff.dialog import HandoffEngine
@@ -187,3 +187,32 @@ async def test_a_quiet_week_gets_no_report(botapi: BotApiDouble, tmp_path: Path)
 def test_due_week_follows_dutch_time(moment: str, week: str, ended: str) -> None:
     now = dt.datetime.fromisoformat(moment).timestamp()
     assert due_week(now) == (week, dt.datetime.fromisoformat(ended).timestamp())
+
+
+async def test_a_refused_chart_does_not_repeat_the_weekly_text(
+    botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    """Issue 15: when sendPhoto failed, the text was posted again every ten minutes."""
+    staff_group(botapi)
+    db, kb = tmp_path / "bot.db", copy_kb(tmp_path)
+    clock = FrozenClock(WEDNESDAY_W48)
+    botapi.fail_next("sendPhoto", 400, description="Bad Request: not enough rights to send "
+                     "photos to the chat", times=5)
+    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
+            as bot:
+        await ask(botapi, "ik heb schulden")
+        clock.set(MONDAY_W49 + dt.timedelta(hours=10))
+        job = weekly_job(bot)
+        assert await job.post_if_due()
+        await botapi.wait_for_messages(STAFF_CHAT, 1)
+        await settle()
+        clock.advance(600)
+        assert not await job.post_if_due()
+    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
+            as bot:
+        assert not await weekly_job(bot).post_if_due()
+        await settle()
+    posted = botapi.sent_messages(STAFF_CHAT)
+    assert [m["text"].split("\n")[0] for m in posted] == ["Wegwijzer — weekoverzicht"]
+    assert len(botapi.calls_to("sendPhoto")) == 1  # tried once, refused, not repeated
+    assert (await db_rows(db))["outbox"] == 0

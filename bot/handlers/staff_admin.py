@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot.handlers.runtime import runtime_of
 from bot.storage import Outgoing, iso_week
-from bot.weekly_report import report_for
+from bot.weekly_report import report_for, report_messages
 
 log = logging.getLogger("wegwijzer.admin")
 MAX_PROBLEMS_SHOWN = 15
@@ -24,18 +24,27 @@ async def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 
 
-async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    """Answer in the staff group, in the topic the command came from."""
+async def _reply(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
+    chart: tuple[bytes, str] | None = None,
+) -> None:
+    """Answer in the staff group, in the topic the command came from; with a chart
+    (png, caption) when given. Through the outbox, like every message."""
     runtime = runtime_of(context)
     message = update.effective_message
     staff = runtime.staff_chat_id()
-    params: dict[str, object] = {"chat_id": staff, "text": text[:4000]}
+    where: dict[str, object] = {}
     if message is not None and message.is_topic_message and message.message_thread_id:
-        params["message_thread_id"] = message.message_thread_id
+        where["message_thread_id"] = message.message_thread_id
+    if chart is None:
+        outgoing = [Outgoing(staff, "sendMessage", {"chat_id": staff, "text": text[:4000],
+                                                    **where})]
+    else:
+        outgoing = report_messages(staff, text, chart[0], chart[1], **where)
     async with runtime.storage.write() as writer:
         if not await writer.close_update(update.update_id):
             return
-        await writer.add_outgoing([Outgoing(staff, "sendMessage", params)])
+        await writer.add_outgoing(outgoing)
     runtime.send(writer.items)
 
 
@@ -46,9 +55,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime = runtime_of(context)
     week = iso_week(runtime.engine.now().timestamp())
     text, chart = await report_for(runtime, week)
-    await _reply(update, context, text)
-    await context.bot.send_photo(runtime.staff_chat_id(), chart,
-                                 caption=f"Wegwijzer, week {week} tot nu toe")
+    await _reply(update, context, text, (chart, f"Wegwijzer, week {week} tot nu toe"))
 
 
 async def reload_kb(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
