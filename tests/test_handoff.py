@@ -495,3 +495,40 @@ async def test_purged_requests_leave_the_staff_group_too(
         assert world.topic(STAFF_CHAT, card["message_thread_id"]).deleted
     else:
         assert world.is_deleted(STAFF_CHAT, card["message_id"])
+
+
+async def test_someone_who_left_the_group_cannot_claim(world: BotApiDouble, tmp_path: Path) -> None:
+    """Issue 15: a press from a user getChatMember reports as 'left' held the request."""
+    world.add_user(4040, "Oud-lid")
+    async with running_bot(world, tmp_path / "bot.db", handoff_engine()):
+        await ask_for_meedenker(world, ANS)
+        await world.wait_for_messages(STAFF_CHAT, 1)
+        world.user_presses_button(4040, staff_card(world, 1), "q:claim:1")
+        await settle()
+    answers = [c.params.get("text", "") for c in world.calls_to("answerCallbackQuery")]
+    assert any(a.startswith("Je bent geen lid meer van de meedenkersgroep.") for a in answers)
+    assert "🙋" not in staff_card(world, 1)["text"]  # the card still waits for someone
+    async with Storage.open(tmp_path / "bot.db") as storage:
+        request = await storage.get_request(1)
+    assert request is not None and request.status == "waiting"
+
+
+async def test_a_message_that_reaches_nobody_is_pointed_the_way(
+    world: BotApiDouble, forum: bool, tmp_path: Path
+) -> None:
+    """Issue 15: in reply mode a message that answered neither card nor copy went nowhere."""
+    if forum:
+        pytest.skip("in topic mode every message in a topic reaches its resident")
+    async with running_bot(world, tmp_path / "bot.db", handoff_engine()):
+        await ask_for_meedenker(world, ANS)
+        await world.wait_for_messages(STAFF_CHAT, 1)
+        world.user_presses_button(PIET, staff_card(world, 1), "q:claim:1")
+        await world.wait_for_messages(ANS, 5)
+        world.user_sends_text(PIET, "Hoi Ans, ik ben Piet", chat_id=STAFF_CHAT)
+        world.user_sends_text(MARIE, "Koffie iemand?", chat_id=STAFF_CHAT)  # no request held
+        await settle()
+    told = [m for m in world.sent_messages(STAFF_CHAT) if "ging naar geen" in m.get("text", "")]
+    assert [m["text"] for m in told] == [
+        "Dit bericht ging naar geen inwoner. Antwoord op de kaart van #1 of op een doorgestuurd "
+        "bericht om de inwoner te bereiken. Een bericht met # blijft intern."]
+    assert all("Hoi Ans" not in m.get("text", "") for m in world.sent_messages(ANS))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram.ext import ContextTypes
 
@@ -29,6 +29,8 @@ class Runtime:
     keep_unanswered: Callable[[str], None] = lambda text: None  # scrub, then store
     # Loads the knowledge base again; returns the problems (the old one stays on errors).
     reload: Callable[[], Awaitable[list[Problem]]] | None = None
+    # Staff-group membership per user: (still a member, until when that answer holds).
+    members: dict[int, tuple[bool, float]] = field(default_factory=dict)
 
     @property
     def clock(self) -> Clock:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from telegram import Message, Update
+from telegram import ChatMember, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.engine.conversation import Command, State
@@ -19,6 +20,7 @@ from bot.stats.counting import count_claim
 from bot.storage import Outgoing, Request, Writer
 
 log = logging.getLogger("wegwijzer.staff")
+MEMBERSHIP_SECONDS = 60.0  # how long a membership answer is trusted
 
 
 def _in_staff_chat(update: Update, runtime: Runtime) -> bool:
@@ -37,11 +39,14 @@ async def staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     user = query.from_user
     staff = runtime.staff_chat_id()
+    member = await _still_member(context, runtime, user.id)  # asked before the write lock
     async with runtime.storage.write() as writer:
         if not await writer.close_update(update.update_id):
             return
         request = await writer.request(int(number))
-        if request is None or request.status == "closed":
+        if not member:
+            answer = "Je bent geen lid meer van de meedenkersgroep. Je kunt dit niet oppakken."
+        elif request is None or request.status == "closed":
             answer = "Deze aanvraag is al afgesloten."
         elif f"{action}:" == CLAIM:
             answer = await _claim(writer, runtime, request, user.id, user.first_name)
@@ -96,9 +101,10 @@ async def staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     text = message.text or ""
     command = text.split()[0].lstrip("/").split("@")[0].lower() if text.startswith("/") else ""
+    member = await _still_member(context, runtime, user.id)  # asked before the write lock
     async with runtime.storage.write() as writer:
-        if not await writer.close_update(update.update_id):
-            return
+        if not await writer.close_update(update.update_id) or not member:
+            return  # someone who left the group reaches no resident
         if command == "wachtrij":
             overview = queue_overview(await writer.open_requests(), runtime.clock.now())
             await writer.add_outgoing([_answer_here(runtime, message, overview)])
@@ -106,7 +112,39 @@ async def staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             request = await _request_of(writer, message)
             if request is not None and request.status != "closed":
                 await _act(writer, runtime, message, request, command, user.id)
+            elif request is None and not command and not text.startswith("#"):
+                await _point_the_way(writer, runtime, message, user.id)
     runtime.send(writer.items)
+
+
+async def _point_the_way(writer: Writer, runtime: Runtime, message: Message,
+                         user_id: int) -> None:
+    """A meedenker who holds a request wrote a message that reaches nobody: say how."""
+    held = [r for r in await writer.open_requests()
+            if r.status == "claimed" and r.claimed_by == user_id]
+    if not held:
+        return  # colleagues talking among themselves
+    numbers = ", ".join(f"#{r.id}" for r in held)
+    await writer.add_outgoing([_answer_here(
+        runtime, message, f"Dit bericht ging naar geen inwoner. Antwoord op de kaart van "
+        f"{numbers} of op een doorgestuurd bericht om de inwoner te bereiken. Een bericht met "
+        "# blijft intern.")])
+
+
+async def _still_member(context: ContextTypes.DEFAULT_TYPE, runtime: Runtime,
+                        user_id: int) -> bool:
+    """Whether the user is still in the staff group; asked at most once a minute per user."""
+    now = runtime.clock.now()
+    known = runtime.members.get(user_id)
+    if known is not None and known[1] > now:
+        return known[0]
+    try:
+        status = (await context.bot.get_chat_member(runtime.staff_chat_id(), user_id)).status
+    except TelegramError:
+        return True  # Telegram cannot say now: do not lock a meedenker out on a hiccup
+    member = status not in (ChatMember.LEFT, ChatMember.BANNED)
+    runtime.members[user_id] = (member, now + MEMBERSHIP_SECONDS)
+    return member
 
 
 async def _request_of(writer: Writer, message: Message) -> Request | None:
