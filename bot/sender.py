@@ -21,7 +21,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.inflight import InFlightLimit
 from bot.periodic import stop_task
-from bot.storage import FILE_MARK, OutboxItem, Storage
+from bot.storage import ERASE_TRACES, FILE_MARK, THEN, OutboxItem, Storage
 
 if TYPE_CHECKING:
     from bot.staff_router import StaffRouter
@@ -154,6 +154,10 @@ class OutboxSender:
                     self._queued_ids.discard(item.id)
                     try:
                         await self._storage.mark_sent(item.id)
+                        if item.params.get(THEN) == ERASE_TRACES:
+                            # The last row that named an erased resident is gone: fold the
+                            # WAL so no copy of it, or of their data, stays on disk.
+                            await self._storage.checkpoint()
                     except Exception as exc:  # the row stays; only a restart sends it again
                         log.error("sent message not deleted error=%s", type(exc).__name__)
                 else:  # the resident blocked the bot: the storage dropped the rest

@@ -40,6 +40,9 @@ STALE_REQUEST = ("(status = 'closed' AND closed_at < :cutoff) OR "
 
 
 FILE_MARK = "_file_base64"  # an outbox parameter that holds a file (see attached_file)
+# An outbox parameter saying what the sender does once the message is sent and deleted:
+# ERASE_TRACES folds the WAL, for the last message to a resident who was just erased.
+THEN, ERASE_TRACES = "_then", "erase_traces"
 _SET_META = ("INSERT INTO meta(key, value) VALUES (?, ?) "
              "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
 
@@ -127,6 +130,11 @@ MIGRATIONS: tuple[str, ...] = (
         text       TEXT NOT NULL,
         created_at REAL NOT NULL
     );
+    """,
+    # 4: a kept question knows whose it was (a keyed pseudonym), so /vergeet erases it too
+    """
+    ALTER TABLE unanswered ADD COLUMN owner TEXT;
+    CREATE INDEX unanswered_owner ON unanswered(owner);
     """,
 )
 
@@ -770,12 +778,13 @@ class Writer:
         if counts:
             await self._db.execute(*_counts_upsert(counts))
 
-    async def add_unanswered(self, text: str) -> None:
-        """Keep one scrubbed question the bot did not understand."""
+    async def add_unanswered(self, text: str, *, owner: str | None = None) -> None:
+        """Keep one scrubbed question the bot did not understand; `owner` is the asker's
+        keyed pseudonym, so that /vergeet can erase it."""
         now = self._storage.clock.now()
         await self._db.execute(
-            "INSERT INTO unanswered(week, text, created_at) VALUES (?, ?, ?)",
-            (iso_week(now), text, now))
+            "INSERT INTO unanswered(week, text, created_at, owner) VALUES (?, ?, ?, ?)",
+            (iso_week(now), text, now, owner))
 
     async def link_staff_message(self, message_id: int, request_id: int) -> None:
         """Remember that a staff-group message belongs to a request (for replies)."""
@@ -803,8 +812,9 @@ class Writer:
             "(SELECT id FROM requests WHERE chat_id = ?)", (chat_id,))
         return [int(r[0]) for r in rows]
 
-    async def forget_resident(self, chat_id: int) -> list[Request]:
-        """Erase everything about a resident; returns their requests as they were."""
+    async def forget_resident(self, chat_id: int, *, owner: str | None = None) -> list[Request]:
+        """Erase everything about a resident, and the questions kept under their pseudonym
+        `owner`; returns their requests as they were."""
         rows = await self._db.execute_fetchall(f"{_SELECT_REQUEST} WHERE chat_id = ?",
                                                (chat_id,))
         requests = [_request(row) for row in rows]
@@ -814,6 +824,8 @@ class Writer:
         await self._db.execute("DELETE FROM requests WHERE chat_id = ?", (chat_id,))
         await self._db.execute("DELETE FROM residents WHERE chat_id = ?", (chat_id,))
         await self._db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
+        if owner is not None:
+            await self._db.execute("DELETE FROM unanswered WHERE owner = ?", (owner,))
         self.states[chat_id] = ""  # dropped from the cache on commit
         return requests
 

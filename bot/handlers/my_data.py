@@ -11,7 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 from bot.clock import AMSTERDAM
 from bot.engine.conversation import State
 from bot.handlers.runtime import Runtime, runtime_of
-from bot.storage import Outgoing, Request
+from bot.storage import ERASE_TRACES, THEN, Outgoing, Request
 
 log = logging.getLogger("wegwijzer.privacy")
 
@@ -113,15 +113,16 @@ async def forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 "chat_id": chat.id, "text": texts.get("forget_kept", lang)})])
         else:
             copies = await writer.staff_messages_of(chat.id)
-            requests = await writer.forget_resident(chat.id)
+            requests = await writer.forget_resident(chat.id, owner=runtime.pseudonym(chat.id))
             staff_calls = [call for request in requests
                            for call in _erase_in_staff_group(runtime, request)]
             staff_calls += _delete_copies(runtime, requests, copies)
+            # The sender folds the WAL once this last row that names the resident is gone.
             await writer.add_outgoing([answer, *staff_calls, Outgoing(chat.id, "sendMessage", {
-                "chat_id": chat.id, "text": texts.get("forget_done", lang)})])
+                "chat_id": chat.id, "text": texts.get("forget_done", lang),
+                THEN: ERASE_TRACES})])
     runtime.send(writer.items)
     if query.data == FORGET_YES:
-        await runtime.storage.checkpoint()  # no copy of the erased rows stays in the WAL
         log.info("resident erased actor=%s", runtime.pseudonym(chat.id))
 
 

@@ -63,7 +63,8 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
     runtime.send(items)
     for effect in turn.effects:
         if effect.kind == "not_understood":
-            runtime.keep_unanswered(effect.detail)  # scrubbed first, never linked to anyone
+            # Scrubbed first; linked only to a keyed pseudonym, so /vergeet can erase it.
+            runtime.keep_unanswered(effect.detail, runtime.pseudonym(chat.id))
     # BIO2-style line: action, object, result and actor; never what the resident wrote, nor
     # what the engine made of it (a "crisis" next to a pseudonym is health data).
     if log.isEnabledFor(logging.INFO):

@@ -26,7 +26,8 @@ class Runtime:
     engine: Engine
     storage: Storage
     send: Callable[[Iterable[OutboxItem]], None]  # hands committed rows to the sender
-    keep_unanswered: Callable[[str], None] = lambda text: None  # scrub, then store
+    # Scrub, then store, under the asker's keyed pseudonym (so /vergeet can erase it).
+    keep_unanswered: Callable[[str, str], None] = lambda text, owner: None
     # Loads the knowledge base again; returns the problems (the old one stays on errors).
     reload: Callable[[], Awaitable[list[Problem]]] | None = None
     # Staff-group membership per user: (still a member, until when that answer holds).

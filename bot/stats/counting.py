@@ -74,15 +74,15 @@ class UnansweredKeeper:
         self._minute = 0
         self._kept_this_minute = 0
 
-    def keep(self, text: str) -> None:
-        """Schedule one question; returns at once."""
+    def keep(self, text: str, owner: str | None = None) -> None:
+        """Schedule one question (and its asker's keyed pseudonym); returns at once."""
         minute = int(time.monotonic() // 60)
         if minute != self._minute:
             self._minute, self._kept_this_minute = minute, 0
         if self._kept_this_minute >= self._per_minute or len(self._tasks) >= MAX_PENDING:
             return  # over the sample, or the scrubber is stuck: don't pile up raw text
         self._kept_this_minute += 1
-        task = asyncio.create_task(self._keep(text), name="keep-unanswered")
+        task = asyncio.create_task(self._keep(text, owner), name="keep-unanswered")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -105,10 +105,10 @@ class UnansweredKeeper:
             await asyncio.gather(*tasks, return_exceptions=True)
         await self._scrubber.close()
 
-    async def _keep(self, text: str) -> None:
+    async def _keep(self, text: str, owner: str | None) -> None:
         try:
             scrubbed = await self._scrubber.scrub(text[:500])
             async with self._storage.write() as writer:
-                await writer.add_unanswered(scrubbed)
+                await writer.add_unanswered(scrubbed, owner=owner)
         except Exception:
             log.exception("keeping an unanswered question failed")
