@@ -14,7 +14,7 @@ A small, explainable model, with all its knowledge in data/crisis.yaml:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -240,11 +240,11 @@ class CrisisCheck:
         reading: _Reading,
     ) -> tuple[Level, tuple[str, ...], frozenset[int]]:
         """The level this rule gives the message, why (signals, frames), and its words."""
-        lists = [hits.get(name, [])[:MAX_COMBINATIONS] for name in rule.signals]
+        lists = [hits.get(name, []) for name in rule.signals]
         if not all(lists):
             return "none", (), frozenset()
         best: tuple[Level, tuple[str, ...], frozenset[int]] = ("none", (), frozenset())
-        for combination in _combinations(lists):
+        for combination in _combinations(lists, rule.window):
             if not _fits(rule, combination):
                 continue
             sentences = {reading.sentence[hit.start] for hit in combination}
@@ -279,10 +279,17 @@ class _Labelled:
                 yield self.labels[index], positions
 
 
-def _combinations(lists: list[list[_Hit]]) -> Iterable[tuple[_Hit, ...]]:
-    """Hits of each signal, one per signal; unnegated ones first."""
-    ordered = [sorted(hits, key=lambda hit: hit.negated) for hits in lists]
-    return product(*ordered)
+def _combinations(lists: list[list[_Hit]], window: int) -> Iterator[tuple[_Hit, ...]]:
+    """Hits of each signal, one per signal, near enough to each other; unnegated first.
+
+    Anchored on the signal with the fewest hits, each combination draws only on hits within
+    the window of its anchor, so a long text full of "ik" and "met" stays linear.
+    """
+    anchor = min(range(len(lists)), key=lambda i: len(lists[i]))
+    for hit in lists[anchor][:MAX_COMBINATIONS]:
+        near = [[h for h in hits if abs(h.start - hit.start) <= window] for hits in lists]
+        near[anchor] = [hit]
+        yield from product(*(sorted(hits, key=lambda h: h.negated) for hits in near))
 
 
 def _fits(rule: Rule, combination: tuple[_Hit, ...]) -> bool:
