@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import signal
 import subprocess
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,13 @@ WEDNESDAY_W48 = dt.datetime(2026, 11, 25, 14, 0, tzinfo=AMSTERDAM)
 MONDAY_W49 = dt.datetime(2026, 11, 30, tzinfo=AMSTERDAM)
 
 
+def bot_at(
+    api: BotApiDouble, db: Path, kb: Path, clock: FrozenClock
+) -> AbstractAsyncContextManager[WegwijzerBot]:
+    """A running bot with a staff group, on a knowledge base, at the clock's moment."""
+    return running_bot(api, db, HandoffEngine(load_knowledge_base(kb), clock=clock))
+
+
 def weekly_job(bot: WegwijzerBot) -> WeeklyReport:
     """The running bot's weekly report job."""
     assert bot._weekly is not None, "the weekly report runs with a staff group"
@@ -140,8 +148,7 @@ async def test_the_weekly_report_is_posted_once_after_monday_9_and_not_after_a_r
     staff_group(botapi)
     db, kb = tmp_path / "bot.db", copy_kb(tmp_path)
     clock = FrozenClock(WEDNESDAY_W48)
-    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
-            as bot:
+    async with bot_at(botapi, db, kb, clock) as bot:
         await ask(botapi, "ik heb schulden")  # activity in week 48
         job = weekly_job(bot)
         clock.set(MONDAY_W49 + dt.timedelta(hours=8, minutes=59))
@@ -150,8 +157,7 @@ async def test_the_weekly_report_is_posted_once_after_monday_9_and_not_after_a_r
         assert await job.post_if_due()
         clock.advance(3600)
         assert not await job.post_if_due()  # once per week
-    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
-            as bot:
+    async with bot_at(botapi, db, kb, clock) as bot:
         assert not await weekly_job(bot).post_if_due()  # nor again after a restart
         await settle()
     posted = botapi.sent_messages(STAFF_CHAT)
@@ -165,11 +171,10 @@ async def test_a_quiet_week_gets_no_report(botapi: BotApiDouble, tmp_path: Path)
     staff_group(botapi)
     db, kb = tmp_path / "bot.db", copy_kb(tmp_path)
     clock = FrozenClock(WEDNESDAY_W48)
-    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)):
+    async with bot_at(botapi, db, kb, clock):
         await settle()  # running in week 48, but nobody wrote
     clock.set(MONDAY_W49 + dt.timedelta(hours=10))
-    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
-            as bot:
+    async with bot_at(botapi, db, kb, clock) as bot:
         assert not await weekly_job(bot).post_if_due()
         await settle()
     assert botapi.sent_messages(STAFF_CHAT) == []
@@ -198,8 +203,7 @@ async def test_a_refused_chart_does_not_repeat_the_weekly_text(
     clock = FrozenClock(WEDNESDAY_W48)
     botapi.fail_next("sendPhoto", 400, description="Bad Request: not enough rights to send "
                      "photos to the chat", times=5)
-    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
-            as bot:
+    async with bot_at(botapi, db, kb, clock) as bot:
         await ask(botapi, "ik heb schulden")
         clock.set(MONDAY_W49 + dt.timedelta(hours=10))
         job = weekly_job(bot)
@@ -208,8 +212,7 @@ async def test_a_refused_chart_does_not_repeat_the_weekly_text(
         await settle()
         clock.advance(600)
         assert not await job.post_if_due()
-    async with running_bot(botapi, db, HandoffEngine(load_knowledge_base(kb), clock=clock)) \
-            as bot:
+    async with bot_at(botapi, db, kb, clock) as bot:
         assert not await weekly_job(bot).post_if_due()
         await settle()
     posted = botapi.sent_messages(STAFF_CHAT)
