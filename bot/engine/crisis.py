@@ -32,9 +32,9 @@ CALLS = ("112", "veilig_thuis", "113")  # also the order when several rules call
 DEFAULT_WINDOW = 15  # words a rule's signals may lie apart
 DEFAULT_FRAMES = ("past", "reported", "hypothetical", "professional")
 NEGATION_REACH = 2  # a negation this many words before a signal cancels it
-MAX_COMBINATIONS = 64  # hits tried per rule; a long story cannot make it quadratic
-GEMEENTE_SIGNAL = "gemeente"
-MANY, _MANY = 8, "veel"  # a knowledge base's own `phrases:`, always acute
+MAX_COMBINATIONS = 64  # anchor hits tried per rule; a long story stays linear
+GEMEENTE_SIGNAL = "gemeente"  # a knowledge base's own `phrases:`, always acute
+MANY, _MANY = 8, "veel"  # a number of 8 or more ("20 oxazepam") reads as "veel"
 
 # Sentences end at . ! ? and line breaks; clauses (the reach of a negation) also at , ; :
 # and "maar"/"but". Apostrophes join ("m'n" → "mn", "don't" → "dont").
@@ -133,7 +133,8 @@ class CrisisCheck:
         # every pattern that can start at its words.
         self._signals = self._labelled(data["signals"], self._words)
         self._frames = self._labelled(data["frames"], self._frame_words)
-        self._exceptions = self._phrases(data.get("exceptions", []))
+        self._exceptions = self._labelled({"exception": data.get("exceptions", [])},
+                                          self._words)
         self._negation = frozenset(str(word) for word in data.get("negation", []))
         self._negation_blockers = frozenset(map(str, data.get("negation_blockers", [])))
         self._message_frames = frozenset(data.get("message_frames", []))
@@ -161,10 +162,6 @@ class CrisisCheck:
         data["exceptions"] = [*data.get("exceptions", []), *extra_exceptions]
         return cls(data)
 
-    def _phrases(self, items: Iterable[object]) -> PhraseList:
-        phrases = [pattern_words(self._expand(str(item))) for item in items]
-        return PhraseList(self._words, [phrase for phrase in phrases if phrase])
-
     def _labelled(self, groups: Mapping[str, Iterable[object]], words: PatternWords) -> _Labelled:
         labels, phrases = [], []
         for name, items in groups.items():
@@ -191,7 +188,8 @@ class CrisisCheck:
             return CrisisResult()
         matches = [self._words.matched_by(word) for word in reading.words]
         frame_matches = [self._frame_words.matched_by(word) for word in reading.words]
-        for positions in self._occurrences(self._exceptions, matches):
+        # Found first, then removed: one saying must not hide the next one's words.
+        for _, positions in list(self._exceptions.occurrences(matches)):
             for position in positions:
                 matches[position] = NOTHING
         hits: dict[str, list[_Hit]] = {}
@@ -221,10 +219,6 @@ class CrisisCheck:
         remainder = " ".join(word for i, word in enumerate(reading.words) if i not in used)
         return CrisisResult(level, tuple(signals), tuple(rule.name for rule, _, _ in deciding),
                             tuple(calls), remainder)
-
-    def _occurrences(self, phrases: PhraseList, matches: list[frozenset[int]]) -> list[list[int]]:
-        return [positions for index in phrases.candidates(matches)
-                for positions in find_all(phrases.phrases[index], matches)]
 
     def _negated(self, positions: list[int], reading: _Reading) -> bool:
         """A negation just before the signal or between its words, in the same clause."""

@@ -37,8 +37,8 @@ class PatternWords:
     """Which pattern words ("slaat|sla", "zelfmoord*") a message word matches.
 
     Worked out once per distinct word and then cached, so a message costs a few dict
-    lookups. Short plain pattern words must match exactly and come from a dict; long or
-    starred ones allow typos and are each tested once per new word.
+    lookups. Exact words and starred stems come from dicts; a new word is compared with
+    the long and starred ones for typos in C (see _Candidates).
     """
 
     CACHE_LIMIT = 100_000
