@@ -24,6 +24,7 @@ from typing import Any, Generic, Self, TypeVar
 import aiosqlite
 
 from bot.clock import AMSTERDAM, Clock, system_clock
+from bot.sent_journal import SentJournal
 
 # Telegram keeps an update for at most 24 hours, so two days of update_ids is enough to
 # recognise every repeat.
@@ -230,15 +231,20 @@ class Storage:
         self._states: dict[int, str] = {}
         self._turns: _Batches[_QueuedTurn, list[OutboxItem] | None] = _Batches(
             self._write_turns, limit=MAX_TURN_BATCH)
+        self._journal: SentJournal | None = None  # only the bot's own connection has one
 
     @classmethod
     def open(
         cls, path: Path | str, *, synchronous: str = "FULL", clock: Clock | None = None,
+        sent_journal: bool = False,
     ) -> _Opener:
-        """Open (and migrate) the database; `synchronous=FULL` survives power loss."""
+        """Open (and migrate) the database; `synchronous=FULL` survives power loss.
+
+        `sent_journal=True` is for the one process that sends the outbox (see sent_journal).
+        """
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError("synchronous must be FULL or NORMAL")
-        return _Opener(path, synchronous, clock)
+        return _Opener(path, synchronous, clock, sent_journal)
 
     async def close(self) -> None:
         """Close the connection; an open aiosqlite connection keeps the process alive."""
@@ -246,6 +252,8 @@ class Storage:
         await self._turns.wait_idle()
         await self._group.wait_idle()
         await self._db.close()
+        if self._journal is not None:
+            self._journal.close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -314,6 +322,12 @@ class Storage:
             return
         async with self._transaction():
             await self._close_update(update_id)
+
+    async def skip_unreadable(self, update_id: int) -> None:
+        """An update python-telegram-bot cannot read: closed unhandled, and counted once."""
+        async with self.write() as writer:
+            if await writer.close_update(update_id):
+                await writer.count("skipped_updates")
 
     async def _close_update(self, update_id: int) -> bool:
         cursor = await self._db.execute(
@@ -438,16 +452,30 @@ class Storage:
     async def mark_sent(self, outbox_id: int) -> None:
         """Forget a sent message: its text has no reason to stay on disk.
 
-        Returns once the deletion is committed. Messages sent while one deletion is being
-        written are deleted together in the next statement: one trip instead of one each.
+        The sent journal has the id at once, before this first waits; the deletion itself
+        returns once committed. Messages sent while one deletion is being written are deleted
+        together in the next statement: one trip instead of one each.
         """
+        if self._journal is not None:
+            self._journal.record(outbox_id)
         await self._sent.write(outbox_id)
 
     async def _delete_sent(self, ids: Sequence[int]) -> list[None]:
         async with self._one_statement():
             await self._db.execute(
                 f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(ids))})", list(ids))
+        if self._journal is not None:
+            self._journal.committed(ids)
         return [None] * len(ids)
+
+    async def _replay_sent(self, journal: SentJournal) -> int:
+        """Delete the rows a killed run had sent but not yet deleted; start a new journal."""
+        ids = journal.read()
+        for start in range(0, len(ids), SENT_BATCH):
+            await self._delete_sent(ids[start:start + SENT_BATCH])
+        journal.open()
+        self._journal = journal
+        return len(ids)
 
     async def mark_blocked(self, chat_id: int, *, blocked: bool = True) -> int:
         """Remember that a resident blocked the bot; drops what was waiting for them."""
@@ -1097,10 +1125,13 @@ class _Exclusive:
 class _Opener:
     """Makes `Storage.open(...)` work both awaited and with `async with`."""
 
-    def __init__(self, path: Path | str, synchronous: str, clock: Clock | None) -> None:
+    def __init__(
+        self, path: Path | str, synchronous: str, clock: Clock | None, sent_journal: bool,
+    ) -> None:
         self._path = path
         self._synchronous = synchronous
         self._clock = clock
+        self._sent_journal = sent_journal
         self._storage: Storage | None = None
 
     def __await__(self):  # type: ignore[no-untyped-def]
@@ -1123,6 +1154,8 @@ class _Opener:
             await connection.execute("PRAGMA secure_delete=ON")  # erased text is overwritten
             storage = Storage(connection, clock=self._clock)
             await storage._migrate()
+            if self._sent_journal and str(self._path) != ":memory:":
+                await storage._replay_sent(SentJournal(Path(f"{self._path}-sent")))
         except BaseException:
             await connection.close()
             raise

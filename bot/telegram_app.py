@@ -117,7 +117,8 @@ class WegwijzerBot:
         """Open the database, connect to Telegram, then start receiving and sending."""
         settings = self.settings
         try:
-            self.storage = await Storage.open(settings.db_path, clock=self.engine.clock)
+            self.storage = await Storage.open(
+                settings.db_path, clock=self.engine.clock, sent_journal=True)
             await note_running_since(self.storage)
         except (sqlite3.Error, OSError, SchemaTooNew) as exc:
             raise StartupError(f"cannot use the database {settings.db_path}: {exc}. Check "
@@ -153,7 +154,7 @@ class WegwijzerBot:
             # A webhook left by an earlier run would make getUpdates fail with a conflict.
             await application.bot.delete_webhook(drop_pending_updates=False)
             self._receiver = DurablePoller(
-                application.bot, processor.handle_batch,
+                application.bot, processor.handle_batch, skip=self.storage.skip_unreadable,
                 poll_timeout=self._poll_timeout, retry_base_seconds=self._retry_base)
         else:
             self._receiver = WebhookReceiver(
