@@ -34,10 +34,12 @@ class DurablePoller:
 
     def __init__(
         self, bot: Bot, handle: Callable[[Sequence[Update]], Awaitable[set[int]]], *,
-        poll_timeout: int = 30, retry_base_seconds: float = 0.5,
+        skip: Callable[[int], Awaitable[None]], poll_timeout: int = 30,
+        retry_base_seconds: float = 0.5,
     ) -> None:
         self._bot = bot
         self._handle = handle
+        self._skip = skip  # closes and counts an update that cannot be read
         self._poll_timeout = poll_timeout
         self._retry_base = retry_base_seconds
         self._task: asyncio.Task[None] | None = None
@@ -76,7 +78,13 @@ class DurablePoller:
             if not raw:
                 continue
             ids = [int(payload["update_id"]) for payload in raw]
-            updates = [u for u in (parse_update(p, self._bot) for p in raw) if u is not None]
+            updates = []
+            for payload in raw:
+                update = parse_update(payload, self._bot)
+                if update is None:
+                    await self._skip(int(payload["update_id"]))
+                else:
+                    updates.append(update)
             unfinished = await self._handle(updates) if updates else set()
             # Confirm up to the first update still in hand (a stuck handler); it comes again.
             # An update that cannot be read is confirmed with the rest: it would never pass.
@@ -157,7 +165,7 @@ class UpdateProcessor:
             for pending in batch:
                 update = parse_update(pending.payload, self._application.bot)
                 if update is None:
-                    await self._storage.mark_handled(pending.update_id)
+                    await self._storage.skip_unreadable(pending.update_id)
                 else:
                     readable.append(update)
             self.submit(readable)

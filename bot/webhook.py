@@ -83,7 +83,7 @@ class WebhookReceiver:
         await self._storage.store_updates([(update_id, payload)])
         update = parse_update(payload, self._bot)
         if update is None:
-            await self._storage.mark_handled(update_id)  # unreadable: acknowledged, skipped
+            await self._storage.skip_unreadable(update_id)  # acknowledged, counted, skipped
         else:
             self._on_stored([update])
         return web.Response(status=200)

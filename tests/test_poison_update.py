@@ -28,6 +28,13 @@ def poison(api: BotApiDouble) -> dict[str, Any]:
                         "poll": {"question": SECRET_WORDS}}}
 
 
+async def skipped(db: Path) -> int:
+    """How many unreadable updates the weekly counts hold."""
+    async with Storage.open(db) as storage:
+        rows = await storage.weekly_counts()
+    return sum(count for _, metric, _, count in rows if metric == "skipped_updates")
+
+
 async def test_polling_skips_an_unreadable_update_and_goes_on(
     botapi: BotApiDouble, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -40,8 +47,11 @@ async def test_polling_skips_an_unreadable_update_and_goes_on(
         bad = botapi.inject_update(poison(botapi))
         botapi.user_sends_text(RESIDENT, "ik heb schulden")
         answer = (await botapi.wait_for_messages(RESIDENT, 2))[1]
+        botapi.repeat_updates([bad["update_id"]])  # Telegram sends it again: counted once
+        await botapi.wait_for_call("getUpdates", len(botapi.calls_to("getUpdates")) + 2)
         await settle()
     assert answer["text"].startswith("📍 Schuldhulp")  # the update after it was handled
+    assert await skipped(db) == 1
     # Confirmed: the last getUpdates asked for updates after the unreadable one.
     offsets = [call.params.get("offset") for call in botapi.calls_to("getUpdates")]
     assert max(o for o in offsets if o is not None) > bad["update_id"]
@@ -71,6 +81,7 @@ async def test_a_webhook_acknowledges_an_unreadable_update_and_the_next_start_is
     assert answer["text"].startswith("📍 Schuldhulp")
     async with Storage.open(db) as storage:
         assert await storage.pending_updates() == []  # nothing left to choke the next start
+    assert await skipped(db) == 1
     async with running_bot(botapi, db, webhook=webhook, webhook_secret="s3cret"):
         await settle()  # starts and stops in time
     assert SECRET_WORDS not in caplog.text and "Jansen" not in caplog.text

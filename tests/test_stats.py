@@ -16,6 +16,7 @@ from test_handoff import ANS, KEES, PIET, ask_for_meedenker, handoff_engine, sta
 from bot.clock import system_clock
 from bot.stats.command import build_report
 from bot.stats.counting import UnansweredKeeper
+from bot.stats.report import as_text, weeks_from
 from bot.stats.scrub import Scrubber, ScrubberProcess
 from bot.storage import Storage, iso_week
 
@@ -107,6 +108,16 @@ async def test_report_as_text_csv_and_png(filled_db: Path) -> None:
     later = system_clock().today() + dt.timedelta(days=14)
     empty = await build_report(filled_db, since=later, output_format="text", kb=None)
     assert empty.decode().startswith("Nog geen gegevens")
+
+
+def test_the_report_names_unreadable_updates_only_when_there_were_some() -> None:
+    weeks = weeks_from([("2026-W48", "conversations", "", 4),
+                        ("2026-W49", "conversations", "", 2),
+                        ("2026-W49", "skipped_updates", "", 3)])
+    text = as_text(weeks, [], {})
+    first, second = text.split("Week 2026-W49")
+    assert "niet kon lezen" not in first
+    assert "Berichten die de bot niet kon lezen (overgeslagen): 3" in second
 
 
 def test_stats_command_writes_the_report(filled_db: Path, tmp_path: Path) -> None:

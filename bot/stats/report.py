@@ -66,6 +66,9 @@ def as_text(weeks: list[Week], unanswered: list[tuple[str, str]], names: dict[st
         if rating is not None:
             lines.append(f"  Gemiddeld cijfer: {rating:.1f} van 5 "
                          f"({sum(week.keyed['ratings'].values())} beoordelingen)")
+        skipped = week.totals.get("skipped_updates", 0)
+        if skipped:  # Telegram sent something this version cannot read: time to update
+            lines.append(f"  Berichten die de bot niet kon lezen (overgeslagen): {skipped}")
         for metric, label in (("topics", "Onderwerpen"), ("shown", "Meest getoonde hulp")):
             top = sorted(week.keyed.get(metric, {}).items(), key=lambda kv: (-kv[1], kv[0]))
             if top:
