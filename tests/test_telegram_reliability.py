@@ -175,6 +175,29 @@ async def test_a_failed_delete_of_a_sent_message_does_not_send_it_again(
     assert len(sent) == 2 and sent[1]["text"].startswith("📍 Schuldhulp")
 
 
+async def test_a_flooding_resident_waits_and_a_bystander_does_not(
+    botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    """Issue #15, fault 8: replies to a flood are paced per chat; another chat is not."""
+    botapi.add_private_chat(711, "Veel")
+    botapi.add_private_chat(712, "Rustig")
+    story = ("Mijn moeder woont alleen en ik regel alles voor haar, de boodschappen, "
+             "de post en de rekeningen. ") * 40  # about 4,000 characters
+    flood = 12
+    async with running_bot(botapi, tmp_path / "bot.db", chat_messages_per_second=4.0,
+                           chat_burst=2):
+        for n in range(flood):
+            botapi.user_sends_text(711, f"{story[:4090]} {n}")
+        botapi.user_sends_text(712, "schulden")
+        (answer,) = await botapi.wait_for_messages(712, 1)
+        answered_flood = len(botapi.sent_messages(711))
+        await botapi.wait_for_messages(711, flood, timeout=15)  # the flood waits; nothing lost
+        await settle()
+    assert answer["text"].startswith("📍 Schuldhulp")
+    assert answered_flood < flood / 2  # the bystander did not queue behind the flood
+    assert len(botapi.sent_messages(711)) == flood
+
+
 async def test_kill_9_mid_conversation_loses_nothing_and_repeats_nothing(
     botapi: BotApiDouble, tmp_path: Path
 ) -> None:
