@@ -3,6 +3,7 @@ none; the question typed before them is never lost; topic-less words decide no c
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -125,3 +126,26 @@ async def test_over_telegram_the_check_in_keeps_the_question(
     assert "\n\n📍 Schuldhulp" in answer["text"]
     assert "0800-0113" in screen["text"] and buttons(screen) == ["h", CONTINUE]
     assert after["text"].startswith("Vertel gerust wat er speelt")  # nothing left to answer
+
+
+SUNDAY_NIGHT = dt.datetime(2026, 11, 29, 22, 30, tzinfo=dt.UTC)  # 23:30 in Amsterdam
+
+
+def test_out_of_hours_the_meedenker_button_keeps_the_emergency_numbers() -> None:
+    from test_conversation import make_engine
+    closed = make_engine(now=SUNDAY_NIGHT)
+    screen = closed.handle(AT_TOPIC, Text("ik wil niet meer leven"))
+    assert "h" in [o.token for o in screen.replies[0].options]
+    text = closed.handle(screen.state, Choice("h")).replies[0].text
+    assert "Bel 112" in text and "0800-0113" in text and "0800-2000" in text
+    # Without worrying words the same button, out of hours, also names them.
+    plain = closed.handle(AT_TOPIC, Choice("h")).replies[0].text
+    assert "0800-0113" in plain and "0800-2000" in plain
+
+
+def test_in_office_hours_a_plain_handoff_is_not_crowded_with_numbers(engine: Engine) -> None:
+    text = engine.handle(AT_TOPIC, Choice("h")).replies[0].text
+    assert "Ze zijn nu bereikbaar." in text
+    assert "0800-2000" not in text
+    worried = engine.handle(AT_TOPIC, Text("ik wil niet meer leven"))
+    assert "0800-2000" in engine.handle(worried.state, Choice("h")).replies[0].text

@@ -606,7 +606,15 @@ class Engine:
         lang = state.lang
         text = self.texts.get("handoff_phone", lang, team_name=team.name,
                               team_phone=team.phone or "-", team_hours=self.team_status(lang))
+        if state.urgent or not self._team_open_now():
+            # Nobody answers now, or the resident came from worrying words: the numbers that
+            # are always open stay on the screen (issue #17).
+            text = f"{text}\n\n{self.texts.get('handoff_emergency', lang)}"
         return Turn((Reply(text, self._menu(state)),), state, (Effect("handoff"),))
+
+    def _team_open_now(self) -> bool:
+        hours = self.kb.gemeente.team.hours
+        return hours is not None and opening_status(hours, self.now()).open_now
 
     def team_status(self, lang: str) -> str:
         """'Ze zijn nu bereikbaar.' or when the meedenkers team opens next."""
