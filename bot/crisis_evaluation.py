@@ -81,6 +81,16 @@ def score(check: CrisisCheck, messages: Iterable[Message]) -> CrisisReport:
     return report
 
 
+def message_id(message: Message) -> str:
+    """A short, stable name for a message (CRC-32 of its text, in hex)."""
+    return f"{zlib.crc32(message.text.encode()):08x}"
+
+
+def missed_acute(check: CrisisCheck, messages: Iterable[Message]) -> list[Message]:
+    """Acute messages that get neither the crisis screen nor the check-in."""
+    return [m for m in messages if m.level == "acute" and check.check(m.text).level == "none"]
+
+
 def describe(report: CrisisReport) -> list[str]:
     """The report as lines: acute recall, check-in share, false alarms; then per axis."""
     lines = []

@@ -2,9 +2,12 @@
 which, and under what brief).
 
 The goal is that every acute message reaches at least the check-in. The detector is not
-there yet, so these floors ratchet: they are the figures measured on 2026-12-06 (rounded
-down), and a change that catches fewer acute messages, or raises more false alarms, fails
-CI. Raise a floor whenever the detector improves; never lower one.
+there yet, so two ratchets guard it:
+- per message: an acute message missed that is not in known_misses.yaml fails CI, and so
+  does one listed there that is now caught (shorten the list with
+  tools/crisis_known_misses.py);
+- per set: the share caught may not fall, and false alarms may not rise, below the figures
+  measured on 2026-12-06 (rounded). Raise a floor whenever the detector improves.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from bot.crisis_evaluation import load_messages, score
+from bot.crisis_evaluation import load_messages, message_id, missed_acute, score
 from bot.engine.conversation import Engine
 from bot.engine.crisis import CrisisCheck
 from bot.evaluation import load_cases
@@ -25,10 +29,11 @@ BLIND = Path(__file__).parent / "data" / "crisis_blind"
 # set: (acute messages caught by the screen or the check-in, at least;
 #       near-crisis and ordinary messages that got the crisis screen, at most)
 FLOORS = {
-    "set1": (0.86, 0.01),   # tuned on half of it
-    "set2": (0.89, 0.005),  # tuned on it
-    "set3": (0.92, 0.005),  # tuned on it
-    "fresh": (0.70, 0.03),  # frozen: never read while tuning; first measured 70.3%, 3.0%
+    "set1": (0.91, 0.005),   # tuned on half of it
+    "set2": (0.99, 0.0),     # tuned on it
+    "set3": (0.99, 0.0),     # tuned on it
+    "fresh": (0.97, 0.0),    # first measured blind at 70.3%, 3.0%; tuned on in round 2
+    "fresh2": (0.69, 0.03),  # frozen: measured once, as it came, after round 2
 }
 
 
@@ -45,6 +50,19 @@ def test_a_blind_set_does_not_fall_back(check: CrisisCheck, name: str) -> None:
     caught_floor, false_alarm_ceiling = FLOORS[name]
     assert acute.share("acute", "possible") >= caught_floor
     assert near.share("acute") <= false_alarm_ceiling
+
+
+def test_no_acute_message_is_missed_beyond_the_known_ones(check: CrisisCheck) -> None:
+    known = yaml.safe_load((BLIND / "known_misses.yaml").read_text(encoding="utf-8"))
+    for name in sorted(FLOORS):
+        missed = {message_id(m): m.text for m in
+                  missed_acute(check, load_messages(sorted((BLIND / name).glob("*.yaml"))))}
+        listed = set(known[name] or ())
+        new = {key: text for key, text in missed.items() if key not in listed}
+        assert not new, f"{name}: acute messages no longer caught: {list(new.values())}"
+        caught = listed - set(missed)
+        assert not caught, (f"{name}: {len(caught)} known misses are caught now; shorten the "
+                            "list with tools/crisis_known_misses.py")
 
 
 @pytest.mark.parametrize("folder", [DEFAULT_KB, ACHTERHOEK_KB], ids=["roerdalen", "achterhoek"])

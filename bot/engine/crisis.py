@@ -30,6 +30,9 @@ Level = Literal["none", "possible", "acute"]
 LEVELS: tuple[Level, ...] = ("none", "possible", "acute")
 CALLS = ("112", "veilig_thuis", "113")  # also the order when several rules call
 DEFAULT_WINDOW = 15  # words a rule's signals may lie apart
+# A signal that lowers a rule (a dementia that explains the hitting) counts within this many
+# words: "mijn zoon met autisme … mijn man slaat me" is not about the son.
+LOWERING_REACH = 20
 DEFAULT_FRAMES = ("past", "reported", "hypothetical", "professional")
 NEGATION_REACH = 2  # a negation this many words before a signal cancels it
 MAX_COMBINATIONS = 64  # anchor hits tried per rule; a long story stays linear
@@ -83,7 +86,7 @@ class Rule:
     frames: tuple[str, ...] = DEFAULT_FRAMES
     framed: Level = "none"  # what a frame or a negation makes of it
     unless: tuple[str, ...] = ()  # in the same sentence: no alarm at all
-    lowered_by: tuple[str, ...] = ()  # anywhere in the message: lowered like a frame
+    lowered_by: tuple[str, ...] = ()  # nearby (LOWERING_REACH): lowered like a frame
 
 
 @dataclass(frozen=True, order=True)
@@ -203,10 +206,14 @@ class CrisisCheck:
             frames.setdefault(name, set()).add(reading.sentence[positions[0]])
         if "relapse" in frames:  # "weer begonnen": the past is not over
             frames["past"] = frames.get("past", set()) - frames["relapse"]
+        if "present" in frames:  # "een uur geleden geslikt, nu …": it is still happening
+            frames["recent_past"] = frames.get("recent_past", set()) - frames["present"]
         every_sentence = set(reading.sentence)
         for name in self._message_frames:
             if frames.get(name):
                 frames[name] = every_sentence
+        if "concrete" in frames:  # a teacher telling what a pupil said today: a witness now
+            frames["professional"] = frames.get("professional", set()) - frames["concrete"]
         outcomes = [(rule, *self._apply(rule, hits, frames, reading)) for rule in self.rules]
         level: Level = max((lvl for _, lvl, _, _ in outcomes), key=LEVELS.index, default="none")
         if level == "none":
@@ -246,8 +253,10 @@ class CrisisCheck:
                    for name in rule.unless for hit in hits.get(name, ())):
                 continue  # "ik kan niet meer lopen": a question about help, not distress
             lowering = [name for name in rule.frames if frames.get(name, set()) & sentences]
+            start = min(hit.start for hit in combination)
             lowering += [name for name in rule.lowered_by
-                         if any(not hit.negated for hit in hits.get(name, ()))]
+                         if any(not hit.negated and abs(hit.start - start) <= LOWERING_REACH
+                                for hit in hits.get(name, ()))]
             if any(hit.negated for hit in combination):
                 lowering.append("negation")
             outcome: Level = rule.framed if lowering else rule.level
