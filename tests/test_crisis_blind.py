@@ -29,11 +29,12 @@ BLIND = Path(__file__).parent / "data" / "crisis_blind"
 # set: (acute messages caught by the screen or the check-in, at least;
 #       near-crisis and ordinary messages that got the crisis screen, at most)
 FLOORS = {
-    "set1": (0.91, 0.005),   # tuned on half of it
-    "set2": (0.99, 0.0),     # tuned on it
-    "set3": (0.99, 0.0),     # tuned on it
-    "fresh": (0.97, 0.0),    # first measured blind at 70.3%, 3.0%; tuned on in round 2
-    "fresh2": (0.69, 0.03),  # frozen: measured once, as it came, after round 2
+    "set1": (0.96, 0.005),   # rules tuned on half of it; the model trained on it
+    "set2": (0.99, 0.0),     # tuned and trained on it
+    "set3": (0.99, 0.0),     # tuned and trained on it
+    "fresh": (0.99, 0.0),    # first measured blind at 70.3%, 3.0%; tuned on in round 2
+    "fresh2": (0.84, 0.03),  # measured blind at 69.7%, 3.0% after round 2; then trained on
+    "fresh3": (0.85, 0.064),  # frozen: measured once after the model; 85.0%, 6.3%
 }
 
 

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import yaml
 
+from bot.engine.crisis_model import CrisisModel
 from bot.engine.language import tokens
 from bot.engine.patterns import NOTHING, PatternWords, PhraseList, find_all, pattern_words
 
@@ -37,6 +38,8 @@ DEFAULT_FRAMES = ("past", "reported", "hypothetical", "professional")
 NEGATION_REACH = 2  # a negation this many words before a signal cancels it
 MAX_COMBINATIONS = 64  # anchor hits tried per rule; a long story stays linear
 GEMEENTE_SIGNAL = "gemeente"  # a knowledge base's own `phrases:`, always acute
+MODEL_SIGNAL = "model"  # the second reader (crisis_model.py) raised a message to the check-in
+CALLS_FOR_SELF = ("113", "112", "veilig_thuis")  # a check-in asks first about oneself
 MANY, _MANY = 8, "veel"  # a number of 8 or more ("20 oxazepam") reads as "veel"
 
 # Sentences end at . ! ? and line breaks; clauses (the reach of a negation) also at , ; :
@@ -124,7 +127,7 @@ def read(text: str) -> _Reading:
 class CrisisCheck:
     """Signals, frames and rules from data; `check` is cheap enough for every message."""
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
+    def __init__(self, data: Mapping[str, Any], *, model: CrisisModel | None = None) -> None:
         self._variants = {str(word): tuple(map(str, forms))
                           for word, forms in data.get("variants", {}).items()}
         self._words = PatternWords(real_words=common_words() | frozenset(
@@ -142,7 +145,12 @@ class CrisisCheck:
         self._negation_blockers = frozenset(map(str, data.get("negation_blockers", [])))
         self._message_frames = frozenset(data.get("message_frames", []))
         self.rules = tuple(_rule(raw) for raw in data["rules"])
+        self._model = model
+        # Who, where and when: on their own no reason for the model to raise a message.
+        self._context = frozenset(map(str, data.get("context_signals", [])))
         known = set(data["signals"]) | set(data["frames"])
+        if self._context - known:
+            raise ValueError(f"context_signals names unknown {sorted(self._context - known)}")
         for rule in self.rules:
             unknown = {*rule.signals, *rule.unless, *rule.lowered_by, *rule.frames} - known
             if unknown:
@@ -153,7 +161,7 @@ class CrisisCheck:
         cls, extra_phrases: Iterable[str] = (), extra_exceptions: Iterable[str] = (),
         extra_signals: Mapping[str, Iterable[str]] | None = None,
     ) -> CrisisCheck:
-        """The shipped model, extended with a knowledge base's own crisis.yaml."""
+        """The shipped rules and model, extended with a knowledge base's own crisis.yaml."""
         data = builtin_data()
         for name, items in (extra_signals or {}).items():
             data["signals"][name] = [*data["signals"].get(name, []), *items]
@@ -163,7 +171,7 @@ class CrisisCheck:
             data["rules"].append({"name": GEMEENTE_SIGNAL, "all": [GEMEENTE_SIGNAL],
                                   "level": "acute", "call": "112"})
         data["exceptions"] = [*data.get("exceptions", []), *extra_exceptions]
-        return cls(data)
+        return cls(data, model=CrisisModel.builtin())
 
     def _labelled(self, groups: Mapping[str, Iterable[object]], words: PatternWords) -> _Labelled:
         labels, phrases = [], []
@@ -217,7 +225,7 @@ class CrisisCheck:
         outcomes = [(rule, *self._apply(rule, hits, frames, reading)) for rule in self.rules]
         level: Level = max((lvl for _, lvl, _, _ in outcomes), key=LEVELS.index, default="none")
         if level == "none":
-            return CrisisResult()
+            return self._second_reading(reading, hits)
         deciding = [(rule, why, used) for rule, lvl, why, used in outcomes if lvl == level]
         calls = sorted({rule.call for rule, _, _ in deciding}, key=CALLS.index)
         calls += [call for call in CALLS if call not in calls]
@@ -226,6 +234,17 @@ class CrisisCheck:
         remainder = " ".join(word for i, word in enumerate(reading.words) if i not in used)
         return CrisisResult(level, tuple(signals), tuple(rule.name for rule, _, _ in deciding),
                             tuple(calls), remainder)
+
+    def _second_reading(
+        self, reading: _Reading, hits: Mapping[str, list[_Hit]],
+    ) -> CrisisResult:
+        """The model's check-in for wording the rules missed: only after a worrying signal."""
+        worry = sorted(name for name, found in hits.items()
+                       if name not in self._context and any(not hit.negated for hit in found))
+        if not worry or self._model is None or not self._model.raises(reading.words):
+            return CrisisResult()
+        return CrisisResult("possible", (MODEL_SIGNAL, *worry), (MODEL_SIGNAL,), CALLS_FOR_SELF,
+                            " ".join(reading.words))
 
     def _negated(self, positions: list[int], reading: _Reading) -> bool:
         """A negation just before the signal or between its words, in the same clause."""
