@@ -146,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.engine.conversation import Engine
     from bot.handoff.dialog import HandoffEngine
     from bot.runner import run_until_stopped
-    from bot.webhook import WebhookConfig
+    from bot.telegram.webhook import WebhookConfig
 
     webhook = None
     if args.webhook:

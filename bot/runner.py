@@ -11,8 +11,8 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError
 
 from bot.config import Settings
 from bot.engine.conversation import Engine
-from bot.telegram_app import StartupError, WegwijzerBot
-from bot.webhook import WebhookConfig
+from bot.telegram.app import StartupError, WegwijzerBot
+from bot.telegram.webhook import WebhookConfig
 
 log = logging.getLogger("wegwijzer")
 

@@ -20,8 +20,8 @@ from bot.config import Settings
 from bot.engine.conversation import Engine
 from bot.kb.loader import load_knowledge_base
 from bot.storage import Storage
-from bot.telegram_app import WegwijzerBot
-from bot.webhook import WebhookConfig
+from bot.telegram.app import WegwijzerBot
+from bot.telegram.webhook import WebhookConfig
 from tests.kbtools import MINIMAL
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)  # 10:00 in Amsterdam

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.inflight import InFlightLimit
+from bot.telegram.inflight import InFlightLimit
 
 
 class Calls:

@@ -15,9 +15,9 @@ from telegram_harness import STAFF_CHAT, db_rows, running_bot, settle, start_bot
 
 from bot.clock import AMSTERDAM, FrozenClock
 from bot.handoff.dialog import HandoffEngine
+from bot.jobs.weekly_report import WeeklyReport, due_week
 from bot.kb.loader import load_knowledge_base
-from bot.telegram_app import WegwijzerBot
-from bot.weekly_report import WeeklyReport, due_week
+from bot.telegram.app import WegwijzerBot
 from tests.kbtools import copy_kb, edit
 
 ADMIN, MEMBER, RESIDENT = 3001, 3002, 3003

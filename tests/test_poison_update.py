@@ -13,7 +13,7 @@ from botapi_double import BotApiDouble
 from telegram_harness import running_bot, settle
 
 from bot.storage import Storage
-from bot.webhook import SECRET_HEADER, WebhookConfig
+from bot.telegram.webhook import SECRET_HEADER, WebhookConfig
 
 RESIDENT = 931
 SECRET_WORDS = "Geheimpje Jansen 0612345678"

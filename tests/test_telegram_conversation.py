@@ -10,8 +10,8 @@ from botapi_double import BotApiDouble
 from telegram_harness import buttons, make_engine, running_bot, settle
 
 from bot.engine.conversation import Choice, Event, Start, State, Text
-from bot.render import messages_for
 from bot.storage import Storage
+from bot.telegram.render import messages_for
 
 
 async def test_start_introduces_itself_then_asks_with_buttons(

@@ -14,7 +14,7 @@ from telegram_harness import running_bot, settle
 
 from bot.config import SettingsError, load_settings
 from bot.storage import Storage
-from bot.webhook import SECRET_HEADER, WebhookConfig
+from bot.telegram.webhook import SECRET_HEADER, WebhookConfig
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

@@ -6,7 +6,7 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bot.engine.conversation import NotText, SharedContact
-from bot.handlers.respond import respond
+from bot.telegram.handlers.respond import respond
 
 KINDS = ("voice", "video_note", "audio", "photo", "sticker", "video", "animation", "document",
          "location", "venue", "contact", "poll", "dice")

@@ -7,8 +7,8 @@ import logging
 from telegram import Update
 from telegram.ext import BaseHandler, ContextTypes, MessageHandler, filters
 
-from bot.handlers.runtime import runtime_of
 from bot.storage import Outgoing
+from bot.telegram.handlers.runtime import runtime_of
 
 log = logging.getLogger("wegwijzer.groups")
 

@@ -10,8 +10,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 
 from bot.clock import AMSTERDAM
 from bot.engine.conversation import State
-from bot.handlers.runtime import Runtime, runtime_of
 from bot.storage import ERASE_TRACES, THEN, Outgoing, Request
+from bot.telegram.handlers.runtime import Runtime, runtime_of
 
 log = logging.getLogger("wegwijzer.privacy")
 

@@ -7,7 +7,7 @@ import logging
 from telegram import ChatMember, Update
 from telegram.ext import ChatMemberHandler, ContextTypes
 
-from bot.handlers.runtime import runtime_of
+from bot.telegram.handlers.runtime import runtime_of
 
 log = logging.getLogger("wegwijzer.membership")
 

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bot.engine.conversation import Text
-from bot.handlers.respond import respond
+from bot.telegram.handlers.respond import respond
 
 
 async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -19,12 +19,12 @@ from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from bot.inflight import InFlightLimit
-from bot.periodic import stop_task
+from bot.jobs.periodic import stop_task
 from bot.storage import ERASE_TRACES, FILE_MARK, THEN, OutboxItem, Storage
+from bot.telegram.inflight import InFlightLimit
 
 if TYPE_CHECKING:
-    from bot.staff_router import StaffRouter
+    from bot.telegram.staff_router import StaffRouter
 
 log = logging.getLogger(__name__)
 

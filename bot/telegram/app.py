@@ -14,22 +14,22 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from bot import handlers
 from bot.config import Settings
 from bot.engine.conversation import Engine
-from bot.handlers.runtime import RUNTIME_KEY, Runtime
 from bot.handoff.dialog import HandoffEngine
-from bot.inbox import DurablePoller, UpdateProcessor
-from bot.inflight import MOST_CALLS
+from bot.jobs.periodic import Every
+from bot.jobs.reminders import Reminders
+from bot.jobs.weekly_report import WeeklyReport, note_running_since
 from bot.kb.loader import KnowledgeBaseError, Problem, load_knowledge_base
-from bot.periodic import Every
-from bot.reminders import Reminders
-from bot.sender import ChatPacer, OutboxSender
-from bot.staff_router import StaffRouter
 from bot.stats.counting import UnansweredKeeper
 from bot.storage import SchemaTooNew, Storage
-from bot.webhook import WebhookConfig, WebhookReceiver
-from bot.weekly_report import WeeklyReport, note_running_since
+from bot.telegram import handlers
+from bot.telegram.handlers.runtime import RUNTIME_KEY, Runtime
+from bot.telegram.inbox import DurablePoller, UpdateProcessor
+from bot.telegram.inflight import MOST_CALLS
+from bot.telegram.sender import ChatPacer, OutboxSender
+from bot.telegram.staff_router import StaffRouter
+from bot.telegram.webhook import WebhookConfig, WebhookReceiver
 
 log = logging.getLogger("wegwijzer")
 

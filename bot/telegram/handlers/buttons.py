@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.engine.conversation import Choice
-from bot.handlers.respond import respond
+from bot.telegram.handlers.respond import respond
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -7,9 +7,9 @@ import logging
 from telegram import ChatMember, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
-from bot.handlers.runtime import runtime_of
+from bot.jobs.weekly_report import report_for, report_messages
 from bot.storage import Outgoing, iso_week
-from bot.weekly_report import report_for, report_messages
+from bot.telegram.handlers.runtime import runtime_of
 
 log = logging.getLogger("wegwijzer.admin")
 MAX_PROBLEMS_SHOWN = 15

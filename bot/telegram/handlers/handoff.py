@@ -8,9 +8,9 @@ from dataclasses import replace
 from telegram import Update
 
 from bot.engine.conversation import State, Turn
-from bot.handlers.runtime import Runtime
 from bot.handoff.dialog import RequestDraft
 from bot.storage import Outgoing, Request, Writer
+from bot.telegram.handlers.runtime import Runtime
 
 NUMBER_PLACEHOLDER = "{number}"
 

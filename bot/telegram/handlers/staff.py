@@ -11,13 +11,13 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.engine.conversation import Command, State
-from bot.handlers.handoff import card_refresh, staff_note
-from bot.handlers.runtime import Runtime, runtime_of
 from bot.handoff.dialog import HandoffEngine
 from bot.handoff.staff import CLAIM, RELEASE, queue_overview
-from bot.render import messages_for
 from bot.stats.counting import count_claim
 from bot.storage import Outgoing, Request, Writer
+from bot.telegram.handlers.handoff import card_refresh, staff_note
+from bot.telegram.handlers.runtime import Runtime, runtime_of
+from bot.telegram.render import messages_for
 
 log = logging.getLogger("wegwijzer.staff")
 MEMBERSHIP_SECONDS = 60.0  # how long a membership answer is trusted

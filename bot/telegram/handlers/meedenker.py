@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes, filters
 
 from bot.engine.conversation import Command
-from bot.handlers.respond import respond
+from bot.telegram.handlers.respond import respond
 
 
 async def meedenker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

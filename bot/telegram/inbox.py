@@ -19,9 +19,9 @@ from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from bot.periodic import stop_task
-from bot.sender import retry_after_seconds
+from bot.jobs.periodic import stop_task
 from bot.storage import Storage
+from bot.telegram.sender import retry_after_seconds
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.engine.conversation import Reply, State
-from bot.handlers.runtime import runtime_of
-from bot.render import messages_for
+from bot.telegram.handlers.runtime import runtime_of
+from bot.telegram.render import messages_for
 
 log = logging.getLogger("wegwijzer.errors")
 

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes, filters
 
 from bot.engine.conversation import Start
-from bot.handlers.respond import respond
+from bot.telegram.handlers.respond import respond
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Bot, Update
 
-from bot.inbox import ALLOWED_UPDATES, parse_update
 from bot.storage import Storage
+from bot.telegram.inbox import ALLOWED_UPDATES, parse_update
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.handlers import (
+from bot.telegram.handlers import (
     buttons,
     commands,
     errors,
