@@ -11,9 +11,9 @@ from bot.engine.conversation import State
 from bot.engine.hours import opening_status
 from bot.handoff.staff import CLAIM, waited
 from bot.jobs.periodic import Every
+from bot.service.runtime import Runtime
+from bot.service.staff_notes import staff_note
 from bot.storage import Outgoing
-from bot.telegram.handlers.handoff import staff_note
-from bot.telegram.handlers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

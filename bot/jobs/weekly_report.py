@@ -13,10 +13,10 @@ import logging
 
 from bot.clock import AMSTERDAM
 from bot.jobs.periodic import Every
+from bot.service.runtime import Runtime
 from bot.stats.command import display_names, week_of
 from bot.stats.report import as_png, as_text, weeks_from
 from bot.storage import Outgoing, Storage, attached_file
-from bot.telegram.handlers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,11 @@ from bot.jobs.periodic import Every
 from bot.jobs.reminders import Reminders
 from bot.jobs.weekly_report import WeeklyReport, note_running_since
 from bot.kb.loader import KnowledgeBaseError, Problem, load_knowledge_base
+from bot.service.runtime import Runtime
 from bot.stats.counting import UnansweredKeeper
 from bot.storage import SchemaTooNew, Storage
 from bot.telegram import handlers
-from bot.telegram.handlers.runtime import RUNTIME_KEY, Runtime
+from bot.telegram.handlers.runtime import RUNTIME_KEY
 from bot.telegram.inbox import DurablePoller, UpdateProcessor
 from bot.telegram.inflight import MOST_CALLS
 from bot.telegram.sender import ChatPacer, OutboxSender

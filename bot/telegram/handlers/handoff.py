@@ -9,24 +9,11 @@ from telegram import Update
 
 from bot.engine.conversation import State, Turn
 from bot.handoff.dialog import RequestDraft
+from bot.service.runtime import Runtime
+from bot.service.staff_notes import card_refresh, staff_note
 from bot.storage import Outgoing, Request, Writer
-from bot.telegram.handlers.runtime import Runtime
 
 NUMBER_PLACEHOLDER = "{number}"
-
-
-def staff_note(runtime: Runtime, request: Request, text: str) -> Outgoing:
-    """A message for the request's topic (or under its card) in the staff group."""
-    staff = runtime.staff_chat_id()
-    return Outgoing(staff, "sendMessage", {"chat_id": staff, "text": text, "_kind": "note"},
-                    request.id)
-
-
-def card_refresh(runtime: Runtime, request: Request) -> Outgoing:
-    """Redraw the request's card; the sender renders it fresh at the moment it is sent."""
-    staff = runtime.staff_chat_id()
-    return Outgoing(staff, "editMessageText", {"chat_id": staff, "_kind": "edit_card"},
-                    request.id)
 
 
 async def apply_handoff(

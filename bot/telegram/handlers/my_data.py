@@ -10,8 +10,9 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 
 from bot.clock import AMSTERDAM
 from bot.engine.conversation import State
+from bot.service.runtime import Runtime
 from bot.storage import ERASE_TRACES, THEN, Outgoing, Request
-from bot.telegram.handlers.runtime import Runtime, runtime_of
+from bot.telegram.handlers.runtime import runtime_of
 
 log = logging.getLogger("wegwijzer.privacy")
 

@@ -9,10 +9,11 @@ from telegram.ext import ContextTypes
 
 from bot.engine.conversation import Choice, Event, Start, State
 from bot.handoff.dialog import YES
+from bot.service.runtime import Runtime
 from bot.stats.counting import count_turn, turn_counts
 from bot.storage import Outgoing
 from bot.telegram.handlers.handoff import apply_handoff
-from bot.telegram.handlers.runtime import Runtime, runtime_of
+from bot.telegram.handlers.runtime import runtime_of
 from bot.telegram.render import messages_for
 
 log = logging.getLogger("wegwijzer.turn")

@@ -13,10 +13,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, Messag
 from bot.engine.conversation import Command, State
 from bot.handoff.dialog import HandoffEngine
 from bot.handoff.staff import CLAIM, RELEASE, queue_overview
+from bot.service.runtime import Runtime
+from bot.service.staff_notes import card_refresh, staff_note
 from bot.stats.counting import count_claim
 from bot.storage import Outgoing, Request, Writer
-from bot.telegram.handlers.handoff import card_refresh, staff_note
-from bot.telegram.handlers.runtime import Runtime, runtime_of
+from bot.telegram.handlers.runtime import runtime_of
 from bot.telegram.render import messages_for
 
 log = logging.getLogger("wegwijzer.staff")
