@@ -15,7 +15,7 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 LAYERS = {
     "clock": "base", "config": "base",
     "engine": "engine", "kb": "engine",  # the engine reads knowledge-base models
-    "storage": "storage", "sent_journal": "storage",
+    "storage": "storage",
     "service": "service", "handoff": "service", "stats": "service",
     "jobs": "jobs",
     "telegram": "telegram",

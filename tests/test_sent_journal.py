@@ -10,8 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bot.sent_journal import COMPACT_BYTES, SentJournal
 from bot.storage import Outgoing, Storage
+from bot.storage.sent_journal import COMPACT_BYTES, SentJournal
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,29 +2,38 @@
 
 One connection is the one writer. Writers take turns under a lock, because aiosqlite does not
 keep two coroutines' transactions apart on a shared connection; writers that queue up share
-one COMMIT (see `_GroupCommit`), and plain turns that arrive together are written with one
-statement per table (see `_Batches`).
+one COMMIT, and plain turns that arrive together are written with one statement per table
+(both in group_commit.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
-import datetime as dt
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self
 
 import aiosqlite
 
-from bot.clock import AMSTERDAM, Clock, system_clock
-from bot.sent_journal import SentJournal
+from bot.clock import Clock, system_clock
+from bot.storage.group_commit import Batches, GroupCommit, Member
+from bot.storage.records import (
+    REQUEST_COLUMNS,
+    SETTABLE_REQUEST_COLUMNS,
+    OutboxItem,
+    Outgoing,
+    PendingUpdate,
+    Request,
+    SchemaTooNew,
+    iso_week,
+)
+from bot.storage.schema import MIGRATIONS
+from bot.storage.sent_journal import SentJournal
 
 # Telegram keeps an update for at most 24 hours, so two days of update_ids is enough to
 # recognise every repeat.
@@ -32,188 +41,13 @@ UPDATE_MEMORY_SECONDS = 2 * 24 * 3600
 STATE_CACHE_SIZE = 10_000
 SENT_BATCH = 500  # outbox rows deleted in one statement at most (SQLite limits parameters)
 MAX_TURN_BATCH = 200  # turns written together at most (SQLite limits parameters too)
-Item = TypeVar("Item")
-Result = TypeVar("Result")
 # Closed requests after the retention period; open ones nobody touched for that long are
 # abandoned and go too.
 STALE_REQUEST = ("(status = 'closed' AND closed_at < :cutoff) OR "
                  "(status != 'closed' AND COALESCE(claimed_at, created_at) < :cutoff)")
 
-
-FILE_MARK = "_file_base64"  # an outbox parameter that holds a file (see attached_file)
-# An outbox parameter saying what the sender does once the message is sent and deleted:
-# ERASE_TRACES folds the WAL, for the last message to a resident who was just erased.
-THEN, ERASE_TRACES = "_then", "erase_traces"
 _SET_META = ("INSERT INTO meta(key, value) VALUES (?, ?) "
              "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-
-
-def iso_week(timestamp: float) -> str:
-    """'2026-W48': the ISO week of a moment, in Dutch time."""
-    year, week, _ = dt.datetime.fromtimestamp(timestamp, AMSTERDAM).isocalendar()
-    return f"{year}-W{week:02d}"
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: the first schema
-    """
-    CREATE TABLE updates (
-        update_id   INTEGER PRIMARY KEY,
-        payload     TEXT,            -- the raw update; cleared once handled
-        received_at REAL NOT NULL,
-        handled_at  REAL
-    );
-    CREATE INDEX updates_pending ON updates(update_id) WHERE handled_at IS NULL;
-    CREATE TABLE residents (
-        chat_id    INTEGER PRIMARY KEY,
-        state      TEXT NOT NULL,
-        updated_at REAL NOT NULL,
-        blocked    INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE outbox (
-        id         INTEGER PRIMARY KEY AUTOINCREMENT,
-        chat_id    INTEGER NOT NULL,
-        method     TEXT NOT NULL,
-        params     TEXT NOT NULL,
-        created_at REAL NOT NULL
-    );
-    CREATE INDEX outbox_chat ON outbox(chat_id, id);
-    CREATE TABLE told_groups (
-        chat_id INTEGER PRIMARY KEY
-    );
-    CREATE TABLE meta (
-        key   TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    """,
-    # 2: the warm handoff
-    """
-    CREATE TABLE requests (
-        id              INTEGER PRIMARY KEY AUTOINCREMENT,
-        chat_id         INTEGER NOT NULL,      -- the resident
-        status          TEXT NOT NULL,         -- waiting | claimed | closed
-        urgent          INTEGER NOT NULL DEFAULT 0,
-        shared          TEXT NOT NULL,         -- JSON: only what the resident agreed to share
-        name            TEXT,                  -- first name, only when the resident chose so
-        callback_phone  TEXT,
-        callback_moment TEXT,
-        created_at      REAL NOT NULL,
-        claimed_at      REAL,
-        closed_at       REAL,
-        claimed_by      INTEGER,
-        claimed_name    TEXT,
-        thread_id       INTEGER,               -- forum topic in the staff group
-        card_message_id INTEGER,
-        remind_at       REAL,                  -- next reminder while nobody claimed it
-        rating          INTEGER,
-        remark          TEXT
-    );
-    CREATE INDEX requests_resident ON requests(chat_id, status);
-    CREATE INDEX requests_thread ON requests(thread_id);
-    CREATE INDEX requests_reminder ON requests(remind_at) WHERE status = 'waiting';
-    CREATE TABLE staff_messages (              -- staff-group messages that belong to a request
-        message_id INTEGER PRIMARY KEY,
-        request_id INTEGER NOT NULL REFERENCES requests(id) ON DELETE CASCADE
-    );
-    ALTER TABLE outbox ADD COLUMN request_id INTEGER;  -- staff messages: route by request
-    """,
-    # 3: anonymous weekly statistics: counts per ISO week, never a resident
-    """
-    CREATE TABLE weekly_counts (
-        week   TEXT NOT NULL,                  -- ISO week in Dutch time, e.g. 2026-W48
-        metric TEXT NOT NULL,                  -- conversations, topics, shown, crises, …
-        key    TEXT NOT NULL DEFAULT '',       -- e.g. the topic or "service:mee"
-        count  INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (week, metric, key)
-    );
-    CREATE TABLE unanswered (                  -- scrubbed questions the bot did not understand
-        id         INTEGER PRIMARY KEY AUTOINCREMENT,
-        week       TEXT NOT NULL,
-        text       TEXT NOT NULL,
-        created_at REAL NOT NULL
-    );
-    """,
-    # 4: a kept question knows whose it was (a keyed pseudonym), so /vergeet erases it too
-    """
-    ALTER TABLE unanswered ADD COLUMN owner TEXT;
-    CREATE INDEX unanswered_owner ON unanswered(owner);
-    """,
-)
-
-REQUEST_COLUMNS = (
-    "id", "chat_id", "status", "urgent", "shared", "name", "callback_phone", "callback_moment",
-    "created_at", "claimed_at", "closed_at", "claimed_by", "claimed_name", "thread_id",
-    "card_message_id", "remind_at", "rating", "remark",
-)
-SETTABLE_REQUEST_COLUMNS = frozenset(REQUEST_COLUMNS) - {"id", "chat_id", "created_at"}
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One Bot API call to make, e.g. sendMessage; `request_id` marks a staff-group message
-    that is routed to its request's topic or card at the moment it is sent."""
-
-    chat_id: int
-    method: str
-    params: dict[str, Any]
-    request_id: int | None = None
-
-
-def attached_file(data: bytes, filename: str) -> dict[str, str]:
-    """A file (a chart) as an outbox parameter: JSON can hold it, the sender uploads it."""
-    return {FILE_MARK: base64.b64encode(data).decode("ascii"), "filename": filename}
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """A stored outgoing call that has not been confirmed as sent."""
-
-    id: int
-    chat_id: int
-    method: str
-    params: dict[str, Any]
-    request_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Request:
-    """A resident's request for a meedenker."""
-
-    id: int
-    chat_id: int
-    status: str
-    urgent: int
-    shared: str
-    name: str | None
-    callback_phone: str | None
-    callback_moment: str | None
-    created_at: float
-    claimed_at: float | None
-    closed_at: float | None
-    claimed_by: int | None
-    claimed_name: str | None
-    thread_id: int | None
-    card_message_id: int | None
-    remind_at: float | None
-    rating: int | None
-    remark: str | None
-
-    @property
-    def shared_data(self) -> dict[str, Any]:
-        """The shared JSON, parsed."""
-        data: dict[str, Any] = json.loads(self.shared)
-        return data
-
-
-@dataclass(frozen=True)
-class PendingUpdate:
-    """An update that was stored but whose effects are not yet committed."""
-
-    update_id: int
-    payload: dict[str, Any]
-
-
-class SchemaTooNew(Exception):
-    """The database was made by a newer Wegwijzer."""
 
 
 class Storage:
@@ -222,14 +56,14 @@ class Storage:
     def __init__(self, connection: aiosqlite.Connection, *, clock: Clock | None = None) -> None:
         self._db = connection
         self.clock = clock or system_clock()
-        self._group = _GroupCommit(connection)
+        self._group = GroupCommit(connection)
         # Updates a turn closed; the processor's mark_handled can skip them (saves a commit).
         self._closed_by_turn: set[int] = set()
-        # Sent outbox rows are deleted, and plain turns written, in batches (`_Batches`).
-        self._sent: _Batches[int, None] = _Batches(self._delete_sent, limit=SENT_BATCH)
+        # Sent outbox rows are deleted, and plain turns written, in batches (`Batches`).
+        self._sent: Batches[int, None] = Batches(self._delete_sent, limit=SENT_BATCH)
         # This connection is the only writer, so recent states can be served from memory.
         self._states: dict[int, str] = {}
-        self._turns: _Batches[_QueuedTurn, list[OutboxItem] | None] = _Batches(
+        self._turns: Batches[_QueuedTurn, list[OutboxItem] | None] = Batches(
             self._write_turns, limit=MAX_TURN_BATCH)
         self._journal: SentJournal | None = None  # only the bot's own connection has one
 
@@ -359,7 +193,7 @@ class Storage:
         replies, and this week's counters (metric, key) for the turn.
 
         Returns the stored outbox rows, for the sender; None if the update was handled before.
-        Turns that arrive while others are written are written together (`_Batches`).
+        Turns that arrive while others are written are written together (`Batches`).
         """
         # Encoded here, so that a reply that cannot be stored fails its own turn only.
         turn = _QueuedTurn(update_id, chat_id, state, list(outgoing), _outbox_rows(outgoing),
@@ -602,10 +436,10 @@ class Storage:
         rows = list(await self._db.execute_fetchall(sql, params))
         return rows[0] if rows else None
 
-    def _transaction(self) -> _Member:
+    def _transaction(self) -> Member:
         return self._group.member()
 
-    def _one_statement(self) -> _Member:
+    def _one_statement(self) -> Member:
         # A single statement is undone by SQLite as a whole: no savepoint trips needed.
         return self._group.member(savepoint=False)
 
@@ -905,221 +739,6 @@ class _QueuedTurn:
     outgoing: list[Outgoing]
     outbox_rows: list[tuple[Any, ...]]
     counts: list[tuple[str, str]]  # (metric, key), one each
-
-
-class _Batches(Generic[Item, Result]):
-    """Items that arrive while a batch is being written go together in the next one.
-
-    Each statement costs a trip to aiosqlite's thread and back, about as much CPU as the
-    statement itself; a batch takes one statement per table, whatever its size. `write`
-    returns each item's result once its batch is committed. A caller that is cancelled while
-    waiting leaves its item in the batch: it is committed anyway (a turn's replies are then
-    sent from the outbox at the next start).
-    """
-
-    def __init__(
-        self, write: Callable[[Sequence[Item]], Awaitable[list[Result]]], *, limit: int,
-    ) -> None:
-        self._write = write
-        self._limit = limit
-        self._queued: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def write(self, item: Item) -> Result:
-        """Queue an item and return its result once its batch is committed."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Result] = loop.create_future()
-        self._queued.append((item, done))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run(), name="write-batches")
-        return await asyncio.shield(done)
-
-    async def wait_idle(self) -> None:
-        """Let the batches in hand finish (before the connection closes)."""
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                # Shielded: a caller that stops waiting must not cancel the writes in hand.
-                await asyncio.shield(self._task)
-
-    async def _run(self) -> None:
-        while self._queued:
-            batch, self._queued = self._queued[:self._limit], self._queued[self._limit:]
-            try:
-                results = await self._write([item for item, _ in batch])
-            except BaseException as exc:
-                stopped = not isinstance(exc, Exception)  # cancelled: nothing more is written
-                if stopped:
-                    batch, self._queued = batch + self._queued, []
-                for _, done in batch:
-                    _fail(done, exc)
-                if stopped:
-                    raise
-            else:
-                for (_, done), result in zip(batch, results, strict=True):
-                    if not done.done():
-                        done.set_result(result)
-
-
-class _GroupCommit:
-    """Group commit: writers that queue up while a COMMIT waits for the disk share the next.
-
-    With synchronous=FULL each COMMIT waits for the disk (about 2 ms here), and only one
-    writer runs at a time, so one COMMIT per turn made the disk, not the bot, the limit.
-    Writers still take turns, each in its own SAVEPOINT, so a failing writer undoes only its
-    own statements. A committer task queues behind the writers already waiting for the lock
-    and commits for all of them. Each writer returns only after the COMMIT that holds its
-    work: nothing is sent, or confirmed to Telegram, before it is on disk.
-    """
-
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
-        self._lock = asyncio.Lock()
-        self._committed: asyncio.Future[None] | None = None  # the open transaction's COMMIT
-        self._committer: asyncio.Task[None] | None = None
-
-    def member(self, *, savepoint: bool = True) -> _Member:
-        """`async with group.member():` write inside the shared transaction.
-
-        `savepoint=False` is for a single statement, which SQLite already undoes as a whole.
-        """
-        return _Member(self, savepoint)
-
-    async def enter(self, savepoint: bool) -> asyncio.Future[None]:
-        """Take the lock and the open transaction (or begin one); returns its COMMIT."""
-        await self._lock.acquire()
-        begin = asyncio.ensure_future(self._begin(savepoint))
-        try:
-            return await asyncio.shield(begin)
-        except BaseException:
-            # Cancelled or failed: whatever `begin` still queued in aiosqlite's thread has to
-            # run before the lock is free again (the thread runs operations in order).
-            await asyncio.shield(self._abandon(begin, savepoint))
-            raise
-
-    async def leave(self, *, failed: bool, savepoint: bool) -> None:
-        """Keep (or on failure undo) this writer's work and let the next writer in."""
-        try:
-            if savepoint and failed:
-                await self._db.execute("ROLLBACK TO writer")
-            # A savepoint that is kept needs no RELEASE (one trip less): COMMIT ends them all,
-            # and ROLLBACK TO finds the innermost one of that name, the failing writer's own.
-            if self._committed is not None and not self._db.in_transaction:
-                # SQLite rolled the whole transaction back (e.g. disk full): tell its writers.
-                await self._end(RuntimeError("the transaction was rolled back"))
-        except BaseException as exc:
-            await self._end(exc)
-        finally:
-            self._schedule_commit()
-            self._lock.release()
-
-    async def commit_now(self) -> None:
-        """Commit the open transaction, if any; call with the lock held."""
-        committed, self._committed = self._committed, None
-        if committed is None:
-            return
-        try:
-            await self._db.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                await self._db.execute("ROLLBACK")
-            _fail(committed, exc)
-            raise
-        committed.set_result(None)
-
-    async def exclusive(self) -> _Exclusive:
-        """The lock with no transaction open: for statements SQLite refuses inside one."""
-        await self._lock.acquire()
-        try:
-            await asyncio.shield(self.commit_now())
-        except BaseException:
-            self._lock.release()
-            raise
-        return _Exclusive(self._lock)
-
-    async def wait_idle(self) -> None:
-        """Let a pending COMMIT finish (before the connection closes)."""
-        if self._committer is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._committer)  # a cancelled caller leaves it running
-
-    async def _begin(self, savepoint: bool) -> asyncio.Future[None]:
-        if self._committed is None:
-            await self._db.execute("BEGIN IMMEDIATE")
-            self._committed = asyncio.get_running_loop().create_future()
-        committed = self._committed
-        if savepoint:
-            await self._db.execute("SAVEPOINT writer")
-        return committed
-
-    async def _abandon(self, begin: asyncio.Future[asyncio.Future[None]], savepoint: bool) -> None:
-        try:
-            await begin
-        except BaseException:
-            # No savepoint was made; the transaction, if any, belongs to the others.
-            self._schedule_commit()
-            self._lock.release()
-            return
-        await self.leave(failed=True, savepoint=savepoint)
-
-    async def _end(self, error: BaseException) -> None:
-        committed, self._committed = self._committed, None
-        if self._db.in_transaction:
-            with contextlib.suppress(Exception):
-                await self._db.execute("ROLLBACK")
-        if committed is not None:
-            _fail(committed, error)
-
-    def _schedule_commit(self) -> None:
-        # One committer at a time; it queues behind the writers waiting now, so they join.
-        if self._committed is not None and (self._committer is None or self._committer.done()):
-            self._committer = asyncio.get_running_loop().create_task(
-                self._commit_queued(), name="group-commit")
-
-    async def _commit_queued(self) -> None:
-        async with self._lock:
-            with contextlib.suppress(Exception):  # the writers get the error, not this task
-                await asyncio.shield(self.commit_now())
-
-
-def _fail(committed: asyncio.Future[Any], error: BaseException) -> None:
-    if not committed.done():
-        committed.set_exception(RuntimeError(f"the write failed: {type(error).__name__}"))
-        committed.add_done_callback(lambda future: future.exception())  # retrieved if nobody waits
-
-
-class _Member:
-    """One writer's turn in the shared transaction."""
-
-    def __init__(self, group: _GroupCommit, savepoint: bool) -> None:
-        self._group = group
-        self._savepoint = savepoint
-        self._committed: asyncio.Future[None] | None = None
-
-    async def __aenter__(self) -> None:
-        self._committed = await self._group.enter(self._savepoint)
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # Shielded: the lock must not be free before this writer's work is kept or undone.
-        await asyncio.shield(self._group.leave(failed=kind is not None,
-                                               savepoint=self._savepoint))
-        if kind is None and self._committed is not None:
-            await asyncio.shield(self._committed)
-
-
-class _Exclusive:
-    """Holds the writer lock with no transaction open; releases it on exit."""
-
-    def __init__(self, lock: asyncio.Lock) -> None:
-        self._lock = lock
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._lock.release()
 
 
 class _Opener:
