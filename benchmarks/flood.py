@@ -16,21 +16,19 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench_bot import questions  # noqa: E402
 from botapi_double import BotApiDouble  # noqa: E402
+from harness import Replies, start_wegwijzer  # noqa: E402
 
-KB = ROOT / "knowledge"
 FLOODER, BYSTANDER = 7_000_001, 7_000_002
 LONGEST = 4096
 
@@ -69,29 +67,12 @@ def _typo(word: str, rng: random.Random) -> str:
     return word[:at] + rng.choice("aeiouklmnrst") + word[at + 1:]
 
 
-def start_bot(api: BotApiDouble, db: Path) -> subprocess.Popen[bytes]:
-    env = {
-        "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-        "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.api_root,
-        "WEGWIJZER_DB": str(db), "WEGWIJZER_KB": str(KB), "WEGWIJZER_LOG_LEVEL": "ERROR",
-    }
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=db.parent, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 async def run_once(texts: list[str], *, seconds: float, rate: float, seed: int) -> Run:
     """The bystander talks for `seconds`; with rate > 0 the flooder sends meanwhile."""
     run = Run()
     stories = long_texts(texts, int(seconds * rate) + 1, seed)  # each one new
     async with BotApiDouble() as api:
-        received: dict[int, int] = {}
-        changed = asyncio.Event()
-
-        def on_sent(chat_id: int, message: Any) -> None:
-            received[chat_id] = received.get(chat_id, 0) + 1
-            changed.set()
-
-        api.sent_listeners.append(on_sent)
+        replies = Replies(api)
         api.add_private_chat(FLOODER, "Veel")
         api.add_private_chat(BYSTANDER, "Rustig")
         asked = 0
@@ -101,9 +82,7 @@ async def run_once(texts: list[str], *, seconds: float, rate: float, seed: int) 
             asked += 1
             started = time.perf_counter()
             api.user_sends_text(BYSTANDER, text)
-            while received.get(BYSTANDER, 0) < asked:
-                changed.clear()
-                await changed.wait()
+            await replies.wait_for(BYSTANDER, asked)
             return time.perf_counter() - started
 
         async def flood(until: float) -> None:
@@ -115,7 +94,7 @@ async def run_once(texts: list[str], *, seconds: float, rate: float, seed: int) 
                 await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
         with tempfile.TemporaryDirectory() as workdir:
-            bot = start_bot(api, Path(workdir) / "bot.db")
+            bot = start_wegwijzer(api, Path(workdir) / "bot.db")
             try:
                 await asyncio.wait_for(ask("hallo"), 60)  # the bot is up
                 until = time.perf_counter() + seconds
@@ -128,7 +107,7 @@ async def run_once(texts: list[str], *, seconds: float, rate: float, seed: int) 
                     await asyncio.sleep(1.5)  # a person reads; Telegram allows 1 a second
                 if flooding is not None:
                     await flooding
-                run.flood_answered = received.get(FLOODER, 0)
+                run.flood_answered = replies.of(FLOODER)
             finally:
                 bot.terminate()
                 await asyncio.to_thread(bot.wait, 20)

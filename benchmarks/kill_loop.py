@@ -24,15 +24,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench_bot import questions  # noqa: E402
 from botapi_double import BotApiDouble  # noqa: E402
+from harness import Replies, start_wegwijzer  # noqa: E402
 
-KB = ROOT / "knowledge"
 CHAT_BASE = 6_000_000
 
 
@@ -56,17 +55,12 @@ class Outcome:
 
 
 def start_bot(api: BotApiDouble, db: Path, *, unpaced: bool) -> subprocess.Popen[bytes]:
-    env = {
-        "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-        "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.api_root,
-        "WEGWIJZER_DB": str(db), "WEGWIJZER_KB": str(KB), "WEGWIJZER_LOG_LEVEL": "ERROR",
-    }
     if unpaced:
         # Beyond what Telegram allows: more messages in flight at each kill than a real
         # bot ever has, the hardest case for "never twice".
-        env |= {"WEGWIJZER_MAX_RATE": "100000", "WEGWIJZER_CHAT_RATE": "100000"}
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=db.parent, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return start_wegwijzer(api, db, WEGWIJZER_MAX_RATE="100000",
+                               WEGWIJZER_CHAT_RATE="100000")
+    return start_wegwijzer(api, db)
 
 
 async def run_loop(
@@ -75,14 +69,7 @@ async def run_loop(
     """Residents talk without pause while the bot is killed `kills` times."""
     rng = random.Random(seed)
     async with BotApiDouble() as api:
-        received: dict[int, int] = {}
-        changed = asyncio.Event()
-
-        def on_sent(chat_id: int, message: Any) -> None:
-            received[chat_id] = received.get(chat_id, 0) + 1
-            changed.set()
-
-        api.sent_listeners.append(on_sent)
+        replies = Replies(api)
         chats = [CHAT_BASE + i for i in range(residents)]
         for chat_id in chats:
             api.add_private_chat(chat_id, "Bewoner")
@@ -96,9 +83,7 @@ async def run_loop(
                 turn += 7
                 api.user_sends_text(chat_id, texts[turn % len(texts)])
                 # The answer, or (if it was sent twice) more; a lost one stops this resident.
-                while received.get(chat_id, 0) < asked[chat_id] and not stopping:
-                    changed.clear()
-                    await changed.wait()
+                await replies.wait_for(chat_id, asked[chat_id])
 
         with tempfile.TemporaryDirectory() as workdir:
             db = Path(workdir) / "bot.db"
@@ -113,18 +98,18 @@ async def run_loop(
                     bot = start_bot(api, db, unpaced=unpaced)
                 stopping = True
                 seconds = time.monotonic() - started
-                changed.set()
-                await asyncio.gather(*talkers)
+                for talker in talkers:  # a resident still waiting has asked its last question
+                    talker.cancel()
+                await asyncio.gather(*talkers, return_exceptions=True)
                 deadline = time.monotonic() + 30
-                while (sum(received.values()) < sum(asked.values())
-                       and time.monotonic() < deadline):
+                while replies.total() < sum(asked.values()) and time.monotonic() < deadline:
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(2.0)  # anything sent twice would arrive now
             finally:
                 bot.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(bot.wait, 20)
-        lost = sum(max(0, asked[c] - received.get(c, 0)) for c in chats)
-        twice = sum(max(0, received.get(c, 0) - asked[c]) for c in chats)
+        lost = sum(max(0, asked[c] - replies.of(c)) for c in chats)
+        twice = sum(max(0, replies.of(c) - asked[c]) for c in chats)
         return Outcome(kills, sum(asked.values()), lost, twice, seconds)
 
 
