@@ -96,7 +96,7 @@ def test_unreachable_node(tmp_path: Path) -> None:
     ("value", "expected"),
     [
         ('"9:00-17:00"', "is not a valid time"),
-        ('"17:00-09:00"', "ends before it starts"),
+        ('"17:00-17:00"', "starts and ends at the same time"),
         ('"09:00-13:00, 12:00-17:00"', "has overlapping times"),
         ("9:00", "write opening hours in quotes"),
         ('"open"', "is not a valid time"),

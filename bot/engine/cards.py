@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.clock import AMSTERDAM
-from bot.engine.hours import opening_status
+from bot.engine.hours import always_open, opening_status
 from bot.engine.texts import Texts
 from bot.kb.models import DAYS, FaqEntry, Hours, Service
 
@@ -32,7 +32,7 @@ def service_card(service: Service, texts: Texts, lang: str, now: dt.datetime) ->
             if value:
                 facts.append(f"{texts.get(key, lang)}: {value}")
     facts.append(hours_line(service.hours, texts, lang, now))
-    if service.hours:
+    if service.hours and not always_open(service.hours):  # "dag en nacht" says it all
         facts.append(f"{texts.get('card_hours', lang)}: {week_summary(service.hours, texts, lang)}")
     lines.append("\n".join(facts))
     if service.example_data:

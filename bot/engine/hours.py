@@ -34,12 +34,18 @@ class OpeningStatus:
     next_open: dt.datetime | None = None
 
 
+def always_open(hours: Hours) -> bool:
+    """Day and night, every day ("00:00-24:00" for ma to zo), holidays included."""
+    return all(hours.periods(weekday) == [WHOLE_DAY] for weekday in range(7))
+
+
 def opening_status(hours: Hours, now: dt.datetime) -> OpeningStatus:
     """Where `hours` stands at `now` (any timezone; judged in Europe/Amsterdam)."""
     local = now.astimezone(AMSTERDAM)
-    if all(hours.periods(weekday) == [WHOLE_DAY] for weekday in range(7)):
+    if always_open(hours):
         return OpeningStatus(True)  # day and night, holidays included
-    for offset in range(LOOKAHEAD_DAYS + 1):
+    # From yesterday: a night that began yesterday ("17:00-08:00") may still be running.
+    for offset in range(-1, LOOKAHEAD_DAYS + 1):
         day = local.date() + dt.timedelta(days=offset)
         periods = hours.periods(day.weekday())
         # Offices close on public holidays; a service open around the clock does not.

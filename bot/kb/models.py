@@ -95,7 +95,11 @@ Email = Annotated[str, BeforeValidator(_check_email)]
 
 
 def parse_periods(value: str) -> list[tuple[int, int]]:
-    """Turn "09:00-12:00, 13:00-17:00" into minute ranges; raise ValueError when malformed."""
+    """Turn "09:00-12:00, 13:00-17:00" into minute ranges; raise ValueError when malformed.
+
+    A period that ends before it starts runs through the night: "17:00-08:00" ends at 08:00
+    the next morning (an end past 24:00, in minutes from the day's midnight).
+    """
     if value.strip().lower() == CLOSED:
         return []
     periods = []
@@ -108,8 +112,10 @@ def parse_periods(value: str) -> list[tuple[int, int]]:
             )
         start = int(match[1]) * 60 + int(match[2])
         end = int(match[3]) * 60 + int(match[4])
-        if end <= start or end > 24 * 60:
-            raise ValueError(f"'{part.strip()}' ends before it starts")
+        if end == start or end > 24 * 60:
+            raise ValueError(f"'{part.strip()}' starts and ends at the same time")
+        if end < start:  # "17:00-08:00": through the night, until the next morning
+            end += 24 * 60
         periods.append((start, end))
     periods.sort()
     for (_, first_end), (second_start, _) in itertools.pairwise(periods):
