@@ -157,6 +157,17 @@ def test_unknown_question_is_answered_honestly(engine: Engine) -> None:
         ("not_understood", "hoe laat speelt PSV zaterdag")]
 
 
+def test_not_understood_offers_the_topics_so_nobody_is_stuck(engine: Engine) -> None:
+    start = engine.handle(State(), Start()).state  # at "voor wie zoek je hulp?"
+    turn = engine.handle(start, Text("hoe laat speelt PSV zaterdag"))
+    topics = engine.kb.tree.nodes["onderwerp"].options  # the role question is skipped
+    assert tokens(turn)[:len(topics)] == [f"o:onderwerp:{i}" for i in range(len(topics))]
+    assert HANDOFF in tokens(turn) and RESTART not in tokens(turn)
+    tapped = engine.handle(turn.state, Choice("o:onderwerp:0"))
+    chosen = engine.handle(State(node="onderwerp", history=("begin",)), Choice("o:onderwerp:0"))
+    assert tapped.replies[0].text == chosen.replies[0].text  # as if picked from the menu
+
+
 @pytest.mark.parametrize("token", ["o:verdwenen:0", "o:begin:99", "s:bestaat-niet", "f:x", "zz",
                                    "l:fr", "g:5", ""])
 def test_old_or_forged_buttons_show_the_current_menu(engine: Engine, token: str) -> None:

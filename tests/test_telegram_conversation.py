@@ -75,6 +75,7 @@ async def test_free_text_crisis_and_unknown(botapi: BotApiDouble, tmp_path: Path
     assert "0800-2000" in crisis["text"]
     assert "h" in buttons(crisis)  # a human is offered on a crisis, at once
     assert unknown["text"].startswith("Sorry, dat weet ik niet.")
+    assert buttons(unknown)[0] == "o:onderwerp:0" and "h" in buttons(unknown)  # topics, a person
     assert len(botapi.sent_messages(503)) == sent + 2
 
 

@@ -440,6 +440,27 @@ class Engine:
         """The standing buttons under a tree question."""
         return self._standing_options(state, under_question=True)
 
+    def _topic_options(self, state: State) -> tuple[Option, ...]:
+        """The tree's topics as buttons, then back and meedenker (no "opnieuw": it is here)."""
+        node_id = self._topics_node()
+        node = self.kb.tree.nodes[node_id]
+        topics = [Option(option.label.get(state.lang), f"o:{node_id}:{index}")
+                  for index, option in enumerate(node.options)]
+        standing = [o for o in self._menu(state) if o.token != RESTART]
+        return (*topics, *standing)
+
+    def _topics_node(self) -> str:
+        """The first question that chooses a topic: past questions whose every answer leads
+        to the same place (such as "voor wie zoek je hulp?")."""
+        tree, node_id, seen = self.kb.tree, self.kb.tree.start, set()
+        while node_id not in seen:
+            seen.add(node_id)
+            targets = {option.next for option in tree.nodes[node_id].options}
+            if len(targets) != 1 or None in targets:
+                return node_id
+            node_id = targets.pop() or node_id
+        return tree.start
+
     def _menu(self, state: State) -> tuple[Option, ...]:
         """The standing buttons after an answer: back, meedenker, start over."""
         return self._standing_options(state, under_question=False)
@@ -503,8 +524,9 @@ class Engine:
     def _answer(self, state: State, text: str, result: SearchResult) -> Turn:
         lang = state.lang
         if not result.matches:
+            # Never a dead end: someone who gave up typing can still tap a topic (issue #17).
             return Turn(
-                (Reply(self._not_understood_text(lang), self._menu(state)),),
+                (Reply(self._not_understood_text(lang), self._topic_options(state)),),
                 state,
                 (Effect("not_understood", text),),
             )
