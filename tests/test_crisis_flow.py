@@ -149,3 +149,18 @@ def test_in_office_hours_a_plain_handoff_is_not_crowded_with_numbers(engine: Eng
     assert "0800-2000" not in text
     worried = engine.handle(AT_TOPIC, Text("ik wil niet meer leven"))
     assert "0800-2000" in engine.handle(worried.state, Choice("h")).replies[0].text
+
+
+def test_after_a_crisis_screen_the_numbers_stay_in_view_until_starting_over(
+    engine: Engine,
+) -> None:
+    screen = engine.handle(AT_TOPIC, Text("ik wil dood, de schulden zijn me te veel"))
+    later = engine.handle(screen.state, Choice(CONTINUE))
+    assert later.replies[0].text.startswith("📍 Schuldhulp")
+    assert later.replies[-1].text.endswith("Veilig Thuis: 0800-2000.")  # still in view
+    browsing = engine.handle(later.state, Choice("b"))
+    assert "0800-0113" in browsing.replies[-1].text and "Bel 112" in browsing.replies[-1].text
+    fresh = engine.handle(browsing.state, Choice("r"))  # opnieuw: a new story
+    assert not any("0800-0113" in reply.text for reply in fresh.replies)
+    calm = engine.handle(AT_TOPIC, Text("ik heb schulden"))
+    assert "0800-0113" not in calm.replies[-1].text  # no crisis, no numbers

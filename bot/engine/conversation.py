@@ -251,7 +251,20 @@ class Engine:
 
         `queue_ahead` is how many requests wait for a meedenker; only the handoff uses it.
         """
-        return remember_choices(self._step(state, event))
+        return self._numbers_in_view(remember_choices(self._step(state, event)))
+
+    def _numbers_in_view(self, turn: Turn) -> Turn:
+        """After a crisis screen every reply keeps 112, 113 and Veilig Thuis in view, until
+        the resident starts over (issue #17): scrolling back must not be needed."""
+        if not turn.state.urgent or not turn.replies or any(
+                effect.kind == "crisis" for effect in turn.effects):
+            return turn
+        line = self.texts.get("handoff_emergency", turn.state.lang)
+        last = turn.replies[-1]
+        if line in last.text:
+            return turn
+        kept = replace(last, text=f"{last.text}\n\n{line}")
+        return replace(turn, replies=(*turn.replies[:-1], kept))
 
     def _step(self, state: State, event: Event) -> Turn:
         if isinstance(event, Start):
