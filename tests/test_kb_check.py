@@ -97,6 +97,7 @@ def test_unreachable_node(tmp_path: Path) -> None:
     [
         ('"9:00-17:00"', "is not a valid time"),
         ('"17:00-17:00"', "starts and ends at the same time"),
+        ('"10:00-24:30"', "ends after 24:00"),
         ('"09:00-13:00, 12:00-17:00"', "has overlapping times"),
         ("9:00", "write opening hours in quotes"),
         ('"open"', "is not a valid time"),

@@ -112,7 +112,9 @@ def parse_periods(value: str) -> list[tuple[int, int]]:
             )
         start = int(match[1]) * 60 + int(match[2])
         end = int(match[3]) * 60 + int(match[4])
-        if end == start or end > 24 * 60:
+        if end > 24 * 60:
+            raise ValueError(f"'{part.strip()}' ends after 24:00")
+        if end == start:
             raise ValueError(f"'{part.strip()}' starts and ends at the same time")
         if end < start:  # "17:00-08:00": through the night, until the next morning
             end += 24 * 60
