@@ -43,11 +43,11 @@ class Reminders(Every):
                     continue
                 await writer.update_request(request.id, remind_at=now + interval)
                 staff = runtime.staff_chat_id()
-                note = staff_note(runtime, request,
-                                  f"⏰ #{request.id} wacht al {waited(request, now)}. "
-                                  "Wie pakt het op?")
+                note = staff_note(runtime, request, runtime.staff_text(
+                    "staff_reminder", number=request.id, waited=waited(request, now)))
                 note.params["reply_markup"] = {"inline_keyboard": [[{
-                    "text": "🙋 Ik pak dit op", "callback_data": f"{CLAIM}{request.id}"}]]}
+                    "text": runtime.staff_text("staff_claim_button"),
+                    "callback_data": f"{CLAIM}{request.id}"}]]}
                 lang = State.from_json(await writer.load_state(request.chat_id)).lang
                 text = runtime.engine.texts.get("handoff_reminder", lang, team_name=team.name,
                                                 team_phone=team.phone or "-")

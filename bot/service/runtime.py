@@ -13,6 +13,9 @@ from bot.engine.conversation import Engine
 from bot.kb.loader import Problem
 from bot.storage import OutboxItem, Storage
 
+# The meedenkers' group reads Dutch; every staff text also has English in texts.yaml.
+STAFF_LANGUAGE = "nl"
+
 
 @dataclass
 class Runtime:
@@ -28,6 +31,10 @@ class Runtime:
     reload: Callable[[], Awaitable[list[Problem]]] | None = None
     # Staff-group membership per user: (still a member, until when that answer holds).
     members: dict[int, tuple[bool, float]] = field(default_factory=dict)
+
+    def staff_text(self, key: str, **values: object) -> str:
+        """A text for the staff group, from texts.yaml."""
+        return self.engine.texts.get(key, STAFF_LANGUAGE, **values)
 
     @property
     def clock(self) -> Clock:

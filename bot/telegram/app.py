@@ -226,7 +226,8 @@ class WegwijzerBot:
             forum = False
         log.info("staff group mode=%s", "topics" if forum else "replies")
         assert self.storage is not None
-        return StaffRouter(application.bot, self.storage, staff, forum=forum)
+        return StaffRouter(application.bot, self.storage, staff, forum=forum,
+                           texts=self.engine.texts)
 
     async def _register_commands(self) -> None:
         bot = self._app().bot

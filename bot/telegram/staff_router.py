@@ -12,7 +12,9 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup
 
+from bot.engine.texts import Texts
 from bot.handoff.staff import card_buttons, request_card, topic_title
+from bot.service.runtime import STAFF_LANGUAGE
 from bot.storage import OutboxItem, Outgoing, Request, Storage
 
 log = logging.getLogger(__name__)
@@ -21,9 +23,12 @@ log = logging.getLogger(__name__)
 class StaffRouter:
     """Topics, cards and message links for requests in the staff group."""
 
-    def __init__(self, bot: Bot, storage: Storage, staff_chat_id: int, *, forum: bool) -> None:
+    def __init__(
+        self, bot: Bot, storage: Storage, staff_chat_id: int, *, forum: bool, texts: Texts,
+    ) -> None:
         self._bot = bot
         self._storage = storage
+        self._texts = texts
         self.staff_chat_id = staff_chat_id
         self.forum = forum
         self.submit: Callable[[Iterable[OutboxItem]], None] = lambda items: None
@@ -82,8 +87,8 @@ class StaffRouter:
             request = await writer.open_request_for(chat_id)
             if request is None or not await writer.close_request(request.id):
                 return
-            text = (f"⚠️ De inwoner van #{request.id} heeft de bot geblokkeerd of het account "
-                    "verwijderd. Berichten komen niet meer aan. De aanvraag is gesloten.")
+            text = self._texts.get("staff_resident_unreachable", STAFF_LANGUAGE,
+                                   number=request.id)
             await writer.add_outgoing([
                 Outgoing(self.staff_chat_id, "sendMessage",
                          {"chat_id": self.staff_chat_id, "text": text, "_kind": "note"},

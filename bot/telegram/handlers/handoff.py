@@ -40,14 +40,11 @@ async def apply_handoff(
             }, request.id))
         elif effect.kind == "crisis" and state.handoff == "connected" and not request.urgent:
             await writer.update_request(request.id, urgent=1)
-            outgoing += [staff_note(runtime, request, (
-                f"🔴 Crisissignaal bij #{request.id}. De inwoner kreeg meteen de noodnummers "
-                "(112, 113, Veilig Thuis). Pak dit met voorrang op.")),
-                card_refresh(runtime, request)]
+            outgoing += [staff_note(runtime, request, runtime.staff_text(
+                "staff_crisis_note", number=request.id)), card_refresh(runtime, request)]
         elif effect.kind == "close_request" and await writer.close_request(request.id):
-            outgoing += [staff_note(runtime, request,
-                                    f"⏹ De inwoner heeft gesprek #{request.id} gestopt."),
-                         card_refresh(runtime, request)]
+            outgoing += [staff_note(runtime, request, runtime.staff_text(
+                "staff_resident_stopped", number=request.id)), card_refresh(runtime, request)]
         elif effect.kind == "rating" and effect.detail.isdigit():
             await writer.update_request(request.id, rating=int(effect.detail))
         elif effect.kind == "remark":
@@ -56,9 +53,9 @@ async def apply_handoff(
             await writer.update_request(request.id, callback_phone=effect.detail)
         elif effect.kind == "callback_moment":
             await writer.update_request(request.id, callback_moment=effect.detail)
-            outgoing += [staff_note(runtime, request, f"📞 #{request.id} wil teruggebeld worden "
-                                    f"({effect.detail}). Het nummer staat op de kaart."),
-                         card_refresh(runtime, request)]
+            outgoing += [staff_note(runtime, request, runtime.staff_text(
+                "staff_callback_note", number=request.id, moment=effect.detail)),
+                card_refresh(runtime, request)]
     return state
 
 

@@ -46,9 +46,9 @@ async def staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             return
         request = await writer.request(int(number))
         if not member:
-            answer = "Je bent geen lid meer van de meedenkersgroep. Je kunt dit niet oppakken."
+            answer = runtime.staff_text("staff_not_member")
         elif request is None or request.status == "closed":
-            answer = "Deze aanvraag is al afgesloten."
+            answer = runtime.staff_text("staff_request_closed")
         elif f"{action}:" == CLAIM:
             answer = await _claim(writer, runtime, request, user.id, user.first_name)
         elif f"{action}:" == RELEASE:
@@ -63,26 +63,28 @@ async def staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def _claim(writer: Writer, runtime: Runtime, request: Request, user_id: int,
                  name: str) -> str:
     if not await writer.claim(request.id, user_id, name):
-        return f"#{request.id} is al opgepakt door {request.claimed_name}."
+        return runtime.staff_text("staff_already_claimed", number=request.id,
+                                  name=request.claimed_name)
     claimed = await writer.request(request.id) or request
     await count_claim(writer, (claimed.claimed_at or runtime.clock.now()) - claimed.created_at)
     await _tell_resident(writer, runtime, claimed, "handoff_claimed", name=name)
-    await writer.add_outgoing([staff_note(runtime, claimed, f"🙋 {name} pakt #{request.id} op."),
-                               card_refresh(runtime, claimed)])
+    note = runtime.staff_text("staff_claim_note", name=name, number=request.id)
+    await writer.add_outgoing([staff_note(runtime, claimed, note), card_refresh(runtime, claimed)])
     log.info("request claimed request=%d", request.id)
-    return f"Je hebt #{request.id} opgepakt. Schrijf hier; de inwoner leest mee."
+    return runtime.staff_text("staff_claimed", number=request.id)
 
 
 async def _release(writer: Writer, runtime: Runtime, request: Request, user_id: int) -> str:
     reminder = runtime.engine.kb.gemeente.team.reminder_minutes * 60
     if not await writer.release(request.id, user_id, runtime.clock.now() + reminder):
-        return f"Alleen {request.claimed_name or 'wie het oppakte'} kan #{request.id} teruggeven."
+        holder = request.claimed_name or runtime.staff_text("staff_whoever_claimed")
+        return runtime.staff_text("staff_release_not_yours", name=holder, number=request.id)
     await _tell_resident(writer, runtime, request, "handoff_released")
     await writer.add_outgoing([
-        staff_note(runtime, request, f"↩️ #{request.id} staat weer in de wachtrij."),
+        staff_note(runtime, request, runtime.staff_text("staff_released_note", number=request.id)),
         card_refresh(runtime, request)])
     log.info("request released request=%d", request.id)
-    return f"#{request.id} staat weer in de wachtrij."
+    return runtime.staff_text("staff_released", number=request.id)
 
 
 async def _tell_resident(writer: Writer, runtime: Runtime, request: Request, key: str,
@@ -127,9 +129,7 @@ async def _point_the_way(writer: Writer, runtime: Runtime, message: Message,
         return  # colleagues talking among themselves
     numbers = ", ".join(f"#{r.id}" for r in held)
     await writer.add_outgoing([_answer_here(
-        runtime, message, f"Dit bericht ging naar geen inwoner. Antwoord op de kaart van "
-        f"{numbers} of op een doorgestuurd bericht om de inwoner te bereiken. Een bericht met "
-        "# blijft intern.")])
+        runtime, message, runtime.staff_text("staff_nobody_reached", numbers=numbers))])
 
 
 async def _still_member(context: ContextTypes.DEFAULT_TYPE, runtime: Runtime,
@@ -165,11 +165,12 @@ async def _act(writer: Writer, runtime: Runtime, message: Message, request: Requ
     if command == "notitie" or (not command and text.startswith("#")):
         return  # internal: stays in the staff group
     if request.status != "claimed" or request.claimed_by != user_id:
-        holder = (f"#{request.id} is opgepakt door {request.claimed_name}."
+        holder = (runtime.staff_text("staff_held_by", number=request.id,
+                                     name=request.claimed_name)
                   if request.status == "claimed" else
-                  f"Pak #{request.id} eerst op met 'Ik pak dit op'.")
-        await writer.add_outgoing([_answer_here(runtime, message,
-                                                f"{holder} Je bericht is niet doorgestuurd.")])
+                  runtime.staff_text("staff_claim_first", number=request.id))
+        await writer.add_outgoing([_answer_here(
+            runtime, message, runtime.staff_text("staff_not_relayed", holder=holder))])
         return
     if command == "klaar":
         await _finish(writer, runtime, request, message, back_to_bot=False)
@@ -177,8 +178,7 @@ async def _act(writer: Writer, runtime: Runtime, message: Message, request: Requ
         await _finish(writer, runtime, request, message, back_to_bot=True)
     elif command:
         await writer.add_outgoing([_answer_here(
-            runtime, message, "Onbekend commando. Gebruik /klaar, /terug, /notitie of "
-            "/wachtrij. Een bericht met # blijft intern.")])
+            runtime, message, runtime.staff_text("staff_unknown_command"))])
     else:
         await writer.add_outgoing([_relay_to_resident(request, message)])
 
@@ -209,12 +209,12 @@ async def _finish(writer: Writer, runtime: Runtime, request: Request, message: M
         replies[0] = replace(replies[0], params={
             **replies[0].params, "text": f"{back}\n\n{replies[0].params['text']}"})
         state = turn.state
-        done = f"↩️ #{request.id} is teruggegeven aan de bot."
+        done = runtime.staff_text("staff_back_to_bot", number=request.id)
     else:
         assert isinstance(engine, HandoffEngine)
         turn = engine.ended(replace(state, request_id=request.id))
         replies, state = messages_for(request.chat_id, turn.replies), turn.state
-        done = f"✅ #{request.id} is afgesloten. De inwoner kan het gesprek een cijfer geven."
+        done = runtime.staff_text("staff_finished", number=request.id)
     await writer.save_state(request.chat_id, state.to_json())
     await writer.add_outgoing([*replies, staff_note(runtime, request, done),
                                card_refresh(runtime, request)])
