@@ -1,7 +1,8 @@
 """What meedenkers see in the staff group: request cards, topic titles, the queue. No Telegram.
 
-Staff texts are Dutch: the meedenkers are Dutch-speaking volunteers and professionals. The
-resident's language is on the card, so a meedenker knows to answer in English.
+Staff texts come from texts.yaml in STAFF_LANGUAGE: the meedenkers are Dutch-speaking
+volunteers and professionals. The resident's language is on the card, so a meedenker knows
+to answer in English.
 """
 
 from __future__ import annotations
@@ -9,91 +10,107 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.clock import AMSTERDAM
+from bot.engine.texts import Texts
 from bot.storage import Request
 
 CLAIM, RELEASE = "q:claim:", "q:release:"
 MAX_TOPIC_TITLE = 128  # Telegram's limit for a forum topic name
-LANGUAGE_NAMES = {"nl": "Nederlands", "en": "Engels (antwoord in het Engels)"}
-MOMENT_NAMES = {"ochtend": "in de ochtend", "middag": "in de middag", "avond": "in de avond"}
+# The meedenkers' group reads Dutch; every staff text also has English in texts.yaml.
+STAFF_LANGUAGE = "nl"
+MOMENTS = ("ochtend", "middag", "avond")  # the callback moments a resident can choose
 
 
-def topic_title(request: Request) -> str:
+def staff_text(texts: Texts, key: str, **values: object) -> str:
+    """A text for the staff group."""
+    return texts.get(key, STAFF_LANGUAGE, **values)
+
+
+def topic_title(request: Request, texts: Texts) -> str:
     """'#12 · Mantelzorg · Ans', or '#12 · Mantelzorg' for an anonymous resident."""
     shared = request.shared_data
     parts = [f"#{request.id}"]
     if request.urgent:
         parts[0] = f"🔴 #{request.id}"
-    parts.append(str(shared.get("topic") or "Vraag").capitalize())
+    parts.append(str(shared.get("topic") or staff_text(texts, "staff_topic_default")).capitalize())
     if request.name:
         parts.append(request.name)
     return " · ".join(parts)[:MAX_TOPIC_TITLE]
 
 
-def waited(request: Request, now: float) -> str:
+def waited(request: Request, now: float, texts: Texts) -> str:
     """'3 min' or '2 uur 5 min' since the request was made."""
     minutes = max(0, int((now - request.created_at) // 60))
     if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} uur {minutes % 60} min"
+        return staff_text(texts, "staff_waited_minutes", minutes=minutes)
+    return staff_text(texts, "staff_waited_hours", hours=minutes // 60, minutes=minutes % 60)
 
 
-def request_card(request: Request, now: float) -> str:
+def request_card(request: Request, now: float, texts: Texts) -> str:
     """Everything a meedenker needs, so the resident never has to tell it twice."""
     shared = request.shared_data
     created = dt.datetime.fromtimestamp(request.created_at, AMSTERDAM)
+    lang = str(shared.get("lang"))
+    language = (staff_text(texts, f"staff_language_{lang}") if lang in ("nl", "en")
+                else lang)
     lines = [
-        f"{'🔴 SPOED: crisissignaal' if request.urgent else '🆕'} Aanvraag #{request.id}",
-        f"Onderwerp: {shared.get('topic') or '—'}",
-        f"Gemeente: {shared.get('gemeente') or '—'} · Taal: "
-        f"{LANGUAGE_NAMES.get(str(shared.get('lang')), shared.get('lang'))}",
-        f"Naam: {request.name or 'anoniem'}",
+        staff_text(texts, "staff_card_urgent" if request.urgent else "staff_card_new",
+                   number=request.id),
+        staff_text(texts, "staff_card_topic", topic=shared.get("topic") or "—"),
+        staff_text(texts, "staff_card_place", gemeente=shared.get("gemeente") or "—",
+                   language=language),
+        staff_text(texts, "staff_card_name",
+                   name=request.name or staff_text(texts, "staff_anonymous")),
     ]
     if shared.get("answers"):
-        lines.append(f"Antwoorden: {' › '.join(shared['answers'])}")
+        lines.append(staff_text(texts, "staff_card_answers", answers=" › ".join(shared["answers"])))
     if shared.get("message"):
-        lines.append(f"Bericht van de inwoner: “{shared['message']}”")
+        lines.append(staff_text(texts, "staff_card_message", message=shared["message"]))
     if shared.get("found"):
-        lines.append(f"Voorgesteld door de bot: {', '.join(shared['found'])}")
-    lines.append(f"Sinds {created:%d-%m %H:%M} (wacht {waited(request, now)})")
+        lines.append(staff_text(texts, "staff_card_found", found=", ".join(shared["found"])))
+    lines.append(staff_text(texts, "staff_card_since", created=f"{created:%d-%m %H:%M}",
+                            waited=waited(request, now, texts)))
     if request.callback_phone:
-        moment = MOMENT_NAMES.get(request.callback_moment or "", "moment nog niet gekozen")
-        lines.append(f"📞 Terugbellen: {request.callback_phone}, {moment}")
+        moment = request.callback_moment or ""
+        said = staff_text(texts, f"staff_moment_{moment if moment in MOMENTS else 'unknown'}")
+        lines.append(staff_text(texts, "staff_card_callback", phone=request.callback_phone,
+                                moment=said))
     else:
-        lines.append("📞 Terugbellen: nee")
-    lines.append(status_line(request))
+        lines.append(staff_text(texts, "staff_card_no_callback"))
+    lines.append(status_line(request, texts))
     return "\n".join(lines)
 
 
-def status_line(request: Request) -> str:
+def status_line(request: Request, texts: Texts) -> str:
     """Who holds the request, in one line."""
     if request.status == "claimed":
-        return f"Status: opgepakt door {request.claimed_name}"
+        return staff_text(texts, "staff_status_claimed", name=request.claimed_name)
     if request.status == "closed":
-        return "Status: afgesloten"
-    return "Status: wacht op een meedenker"
+        return staff_text(texts, "staff_status_closed")
+    return staff_text(texts, "staff_status_waiting")
 
 
-def card_buttons(request: Request) -> dict[str, object] | None:
+def card_buttons(request: Request, texts: Texts) -> dict[str, object] | None:
     """'Ik pak dit op' while waiting, 'Teruggeven' once claimed, nothing when closed."""
     if request.status == "waiting":
-        return {"inline_keyboard": [[{"text": "🙋 Ik pak dit op",
+        return {"inline_keyboard": [[{"text": staff_text(texts, "staff_claim_button"),
                                       "callback_data": f"{CLAIM}{request.id}"}]]}
     if request.status == "claimed":
-        return {"inline_keyboard": [[{"text": "↩️ Teruggeven",
+        return {"inline_keyboard": [[{"text": staff_text(texts, "staff_release_button"),
                                       "callback_data": f"{RELEASE}{request.id}"}]]}
     return None
 
 
-def queue_overview(requests: list[Request], now: float) -> str:
+def queue_overview(requests: list[Request], now: float, texts: Texts) -> str:
     """/wachtrij: open requests and callback wishes, crises first, with age and status."""
     if not requests:
-        return "De wachtrij is leeg. 🌿"
-    lines = ["Open aanvragen:"]
+        return staff_text(texts, "staff_queue_empty")
+    lines = [staff_text(texts, "staff_queue_title")]
     for request in requests:
         flag = "🔴 " if request.urgent else ""
-        callback = " · 📞 terugbellen" if request.callback_phone else ""
-        who = (f"opgepakt door {request.claimed_name}" if request.status == "claimed"
-               else "wacht")
-        lines.append(f"{flag}#{request.id} · {request.shared_data.get('topic') or 'vraag'} · "
-                     f"{waited(request, now)} · {who}{callback}")
+        callback = staff_text(texts, "staff_queue_callback") if request.callback_phone else ""
+        who = (staff_text(texts, "staff_queue_claimed", name=request.claimed_name)
+               if request.status == "claimed" else staff_text(texts, "staff_queue_waiting"))
+        topic = request.shared_data.get("topic") or staff_text(texts, "staff_queue_topic_default")
+        lines.append(f"{flag}#{request.id} · {topic} · {waited(request, now, texts)} · "
+                     f"{who}{callback}")
     return "\n".join(lines)

@@ -43,8 +43,9 @@ class Reminders(Every):
                     continue
                 await writer.update_request(request.id, remind_at=now + interval)
                 staff = runtime.staff_chat_id()
+                how_long = waited(request, now, runtime.engine.texts)
                 note = staff_note(runtime, request, runtime.staff_text(
-                    "staff_reminder", number=request.id, waited=waited(request, now)))
+                    "staff_reminder", number=request.id, waited=how_long))
                 note.params["reply_markup"] = {"inline_keyboard": [[{
                     "text": runtime.staff_text("staff_claim_button"),
                     "callback_data": f"{CLAIM}{request.id}"}]]}

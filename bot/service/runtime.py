@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.conversation import Engine
+from bot.handoff.staff import staff_text
 from bot.kb.loader import Problem
 from bot.storage import OutboxItem, Storage
-
-# The meedenkers' group reads Dutch; every staff text also has English in texts.yaml.
-STAFF_LANGUAGE = "nl"
 
 
 @dataclass
@@ -34,7 +32,7 @@ class Runtime:
 
     def staff_text(self, key: str, **values: object) -> str:
         """A text for the staff group, from texts.yaml."""
-        return self.engine.texts.get(key, STAFF_LANGUAGE, **values)
+        return staff_text(self.engine.texts, key, **values)
 
     @property
     def clock(self) -> Clock:

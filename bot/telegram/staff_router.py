@@ -13,8 +13,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardMarkup
 
 from bot.engine.texts import Texts
-from bot.handoff.staff import card_buttons, request_card, topic_title
-from bot.service.runtime import STAFF_LANGUAGE
+from bot.handoff.staff import card_buttons, request_card, staff_text, topic_title
 from bot.storage import OutboxItem, Outgoing, Request, Storage
 
 log = logging.getLogger(__name__)
@@ -44,15 +43,15 @@ class StaffRouter:
         if kind == "edit_card":
             if request.card_message_id is None:
                 return None
-            params.update(message_id=request.card_message_id, text=request_card(request,
-                                                                                 self._storage.clock.now()))
-            buttons = card_buttons(request)
+            card = request_card(request, self._storage.clock.now(), self._texts)
+            params.update(message_id=request.card_message_id, text=card)
+            buttons = card_buttons(request, self._texts)
             if buttons:
                 params["reply_markup"] = buttons
             return params
         if kind == "card":
-            params["text"] = request_card(request, self._storage.clock.now())
-            buttons = card_buttons(request)
+            params["text"] = request_card(request, self._storage.clock.now(), self._texts)
+            buttons = card_buttons(request, self._texts)
             if buttons:
                 params["reply_markup"] = buttons
         if self.forum:
@@ -87,8 +86,7 @@ class StaffRouter:
             request = await writer.open_request_for(chat_id)
             if request is None or not await writer.close_request(request.id):
                 return
-            text = self._texts.get("staff_resident_unreachable", STAFF_LANGUAGE,
-                                   number=request.id)
+            text = staff_text(self._texts, "staff_resident_unreachable", number=request.id)
             await writer.add_outgoing([
                 Outgoing(self.staff_chat_id, "sendMessage",
                          {"chat_id": self.staff_chat_id, "text": text, "_kind": "note"},
@@ -99,15 +97,16 @@ class StaffRouter:
         self.submit(writer.items)
 
     async def _new_topic(self, request: Request, *, with_card: bool) -> int:
-        topic = await self._bot.create_forum_topic(self.staff_chat_id, topic_title(request))
+        title = topic_title(request, self._texts)
+        topic = await self._bot.create_forum_topic(self.staff_chat_id, title)
         thread_id = topic.message_thread_id
         async with self._storage.write() as writer:
             await writer.update_request(request.id, thread_id=thread_id)
         if with_card:  # a replacement topic starts with the card, so the story is there again
             fresh = await self._storage.get_request(request.id) or request
-            buttons = card_buttons(fresh)
+            buttons = card_buttons(fresh, self._texts)
             card = await self._bot.send_message(
-                self.staff_chat_id, request_card(fresh, self._storage.clock.now()),
+                self.staff_chat_id, request_card(fresh, self._storage.clock.now(), self._texts),
                 message_thread_id=thread_id,
                 reply_markup=InlineKeyboardMarkup.de_json(buttons, self._bot) if buttons else None)
             async with self._storage.write() as writer:

@@ -109,7 +109,8 @@ async def staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         if not await writer.close_update(update.update_id) or not member:
             return  # someone who left the group reaches no resident
         if command == "wachtrij":
-            overview = queue_overview(await writer.open_requests(), runtime.clock.now())
+            overview = queue_overview(await writer.open_requests(), runtime.clock.now(),
+                                      runtime.engine.texts)
             await writer.add_outgoing([_answer_here(runtime, message, overview)])
         else:
             request = await _request_of(writer, message)
