@@ -469,9 +469,10 @@ class Engine:
         while node_id not in seen:
             seen.add(node_id)
             targets = {option.next for option in tree.nodes[node_id].options}
-            if len(targets) != 1 or None in targets:
+            only = targets.pop() if len(targets) == 1 else None  # every answer leads there
+            if only is None:
                 return node_id
-            node_id = targets.pop() or node_id
+            node_id = only
         return tree.start
 
     def _menu(self, state: State) -> tuple[Option, ...]:
@@ -641,9 +642,9 @@ class Engine:
         lang = state.lang
         text = self.texts.get("handoff_phone", lang, team_name=team.name,
                               team_phone=team.phone or "-", team_hours=self.team_status(lang))
-        if state.urgent or not self._team_open_now():
-            # Nobody answers now, or the resident came from worrying words: the numbers that
-            # are always open stay on the screen (issue #17).
+        if not self._team_open_now():
+            # Nobody answers now: the numbers that are always open stay on the screen (issue
+            # #17). After worrying words `_numbers_in_view` adds them anyway.
             text = f"{text}\n\n{self.texts.get('handoff_emergency', lang)}"
         return Turn((Reply(text, self._menu(state)),), state, (Effect("handoff"),))
 
