@@ -12,7 +12,8 @@ from botapi_double import BotApiDouble
 from telegram_harness import buttons, running_bot, settle
 from test_cli import run
 
-from bot.engine.conversation import CHECK_NO, CHECK_YES, CONTINUE, Choice, Engine, State, Text
+from bot.engine.callbacks import CHECK_NO, CHECK_YES, CONTINUE
+from bot.engine.conversation import Choice, Engine, State, Text
 from bot.storage import Storage
 from tests.kbtools import MINIMAL
 

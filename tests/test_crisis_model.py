@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.conversation import CHECK_NO, CHECK_YES, Choice, Engine, State, Text
+from bot.engine.callbacks import CHECK_NO, CHECK_YES
+from bot.engine.conversation import Choice, Engine, State, Text
 from bot.engine.crisis import CrisisCheck, builtin_data
 from bot.engine.crisis_model import CrisisModel, features
 from bot.kb.loader import load_knowledge_base

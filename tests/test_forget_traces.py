@@ -9,8 +9,8 @@ from pathlib import Path
 from botapi_double import BotApiDouble
 from telegram_harness import running_bot, settle
 
+from bot.engine.callbacks import FORGET_YES
 from bot.storage import Storage
-from bot.telegram.handlers.my_data import FORGET_YES
 
 RESIDENT = 7312345678901  # large, so that its bytes cannot turn up by chance
 WORD = "xylofoonkwartet"  # in a question the bot does not understand: that one is kept

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from botapi_double import BotApiDouble
 
-from bot.jobs.periodic import stop_task
+from bot.tasks import stop_task
 from tests.kbtools import MINIMAL
 
 

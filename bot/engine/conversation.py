@@ -12,6 +12,21 @@ from typing import Literal
 import yaml
 
 from bot.clock import Clock, system_clock
+from bot.engine.callbacks import (
+    BACK,
+    CHECK_NO,
+    CHECK_YES,
+    CONTINUE,
+    FAQ,
+    GEMEENTE,
+    HANDOFF,
+    LANGUAGE,
+    RESTART,
+    SERVICE,
+    SOMETHING_ELSE,
+    TREE_OPTION,
+    token,
+)
 from bot.engine.cards import faq_answer, moment, service_card
 from bot.engine.crisis import CALLS, CrisisCheck, CrisisResult
 from bot.engine.hours import opening_status
@@ -25,8 +40,6 @@ MAX_TRAIL = 6  # tree answers kept for a meedenker
 NO_CRISIS = CrisisResult()
 MAX_FOUND = 5  # services and answers shown, kept for a meedenker
 MAX_MATCH_CHARACTERS = 1000  # a long story is searched by its first part; crisis check sees all
-BACK, RESTART, SOMETHING_ELSE, HANDOFF, CONTINUE = "b", "r", "x", "h", "c"
-CHECK_YES, CHECK_NO = "y", "n"  # the answers to the check-in after worrying words
 MAX_PENDING_CHARACTERS = 1000  # a question held during a crisis screen or check-in
 
 
@@ -101,15 +114,19 @@ class Reply:
     remove_keyboard: bool = False
 
 
+# The warm handoff's effects (bot/handoff): the channel stores and relays these.
+HandoffEffectKind = Literal[
+    "open_request", "relay", "close_request", "rating", "remark", "callback", "callback_moment",
+]
+
+
 @dataclass(frozen=True)
 class Effect:
     """Something other parts of the system act on: statistics, handoff."""
 
     kind: Literal[
         "crisis", "check_in", "shown", "not_understood", "handoff", "topic", "language",
-        # the warm handoff (bot/handoff): the channel stores and relays these
-        "open_request", "relay", "close_request", "rating", "remark", "callback",
-        "callback_moment",
+        HandoffEffectKind,
     ]
     detail: str = ""
 
@@ -343,11 +360,11 @@ class Engine:
     def _choice(self, state: State, token: str) -> Turn:
         kind, _, rest = token.partition(":")
         handlers: dict[str, Callable[[State, str], Turn | None]] = {
-            "o": self._tree_option,
-            "s": lambda s, r: self._show(s, "service", r),
-            "f": lambda s, r: self._show(s, "faq", r),
-            "l": self._set_language,
-            "g": self._gemeente_option,
+            TREE_OPTION: self._tree_option,
+            SERVICE: lambda s, r: self._show(s, "service", r),
+            FAQ: lambda s, r: self._show(s, "faq", r),
+            LANGUAGE: self._set_language,
+            GEMEENTE: self._gemeente_option,
             BACK: lambda s, r: self._back(s),
             RESTART: lambda s, r: self._restart(s),
             SOMETHING_ELSE: lambda s, r: self._something_else(s),
@@ -440,7 +457,7 @@ class Engine:
         node = self.kb.tree.nodes[state.node or self.kb.tree.start]
         lang = state.lang
         options = [
-            Option(option.label.get(lang), f"o:{state.node}:{index}")
+            Option(option.label.get(lang), token(TREE_OPTION, state.node, index))
             for index, option in enumerate(node.options)
         ]
         text = node.text.get(lang)
@@ -457,7 +474,7 @@ class Engine:
         """The tree's topics as buttons, then back and meedenker (no "opnieuw": it is here)."""
         node_id = self._topics_node()
         node = self.kb.tree.nodes[node_id]
-        topics = [Option(option.label.get(state.lang), f"o:{node_id}:{index}")
+        topics = [Option(option.label.get(state.lang), token(TREE_OPTION, node_id, index))
                   for index, option in enumerate(node.options)]
         standing = [o for o in self._menu(state) if o.token != RESTART]
         return (*topics, *standing)
@@ -493,7 +510,7 @@ class Engine:
 
     def _language_option(self, state: State) -> Option:
         other = "en" if state.lang == "nl" else "nl"
-        return Option(self.texts.get("button_language", state.lang), f"l:{other}")
+        return Option(self.texts.get("button_language", state.lang), token(LANGUAGE, other))
 
     def _back(self, state: State) -> Turn:
         if state.at_result and state.node:
@@ -576,7 +593,7 @@ class Engine:
         entry = self.kb.faq[faq_id]
         allowed = self._allowed(state)
         related = tuple(
-            Option(f"📍 {self.kb.services[sid].name.get(state.lang)}", f"s:{sid}")
+            Option(f"📍 {self.kb.services[sid].name.get(state.lang)}", token(SERVICE, sid))
             for sid in entry.services
             if allowed("service", sid)
         )
@@ -587,8 +604,8 @@ class Engine:
 
     def _match_option(self, kind: Kind, item_id: str, lang: str) -> Option:
         if kind == "service":
-            return Option(f"📍 {self.kb.services[item_id].name.get(lang)}", f"s:{item_id}")
-        return Option(f"❓ {self.kb.faq[item_id].question.get(lang)}", f"f:{item_id}")
+            return Option(f"📍 {self.kb.services[item_id].name.get(lang)}", token(SERVICE, item_id))
+        return Option(f"❓ {self.kb.faq[item_id].question.get(lang)}", token(FAQ, item_id))
 
     def _not_understood_text(self, lang: str) -> str:
         team = self.kb.gemeente.team
@@ -680,9 +697,8 @@ class Engine:
         return len(self.kb.gemeente.gemeenten) > 1 and state.gemeente is None
 
     def _gemeente_question(self, state: State) -> Reply:
-        options = tuple(
-            Option(name, f"g:{index}") for index, name in enumerate(self.kb.gemeente.gemeenten)
-        )
+        options = tuple(Option(name, token(GEMEENTE, index))
+                        for index, name in enumerate(self.kb.gemeente.gemeenten))
         return Reply(self.texts.get("ask_gemeente", state.lang),
                      (*options, self._language_option(state)))
 

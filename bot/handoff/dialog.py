@@ -14,6 +14,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
+from bot.engine.callbacks import (
+    ADD_MESSAGE,
+    CALLBACK_NO,
+    CALLBACK_YES,
+    HANDOFF_STEP,
+    MOMENT,
+    NO,
+    RATING,
+    SKIP,
+    STOP,
+    TOGGLE_NAME,
+    YES,
+)
 from bot.engine.cards import moment
 from bot.engine.conversation import (
     Choice,
@@ -33,9 +46,6 @@ from bot.engine.conversation import (
 from bot.engine.hours import opening_status
 from bot.engine.language import fold
 
-PREFIX = "k:"
-YES, ADD_MESSAGE, TOGGLE_NAME, NO = "k:yes", "k:msg", "k:name", "k:no"
-CALLBACK_YES, CALLBACK_NO, STOP, SKIP = "k:cb", "k:nocb", "k:stop", "k:skip"
 MOMENTS = ("ochtend", "middag", "avond")
 STOP_WORDS = frozenset({"stop gesprek", "stop het gesprek", "stop conversation", "stoppen"})
 NO_WORDS = frozenset({"nee", "no", "liever niet", "nee dank je", "no thanks"})
@@ -77,7 +87,7 @@ class HandoffEngine(Engine):
 
     def handle(self, state: State, event: Event, *, queue_ahead: int = 0) -> Turn:
         """Handoff steps first; everything else is the ordinary conversation."""
-        if isinstance(event, Choice) and event.token.startswith(PREFIX):
+        if isinstance(event, Choice) and event.token.startswith(HANDOFF_STEP):
             turn = self._handoff_choice(state, event.token, queue_ahead)
             return turn or super().handle(state, Choice("stale"))
         step = state.handoff
@@ -158,12 +168,12 @@ class HandoffEngine(Engine):
             return self._open(state, queue_ahead)
         if token in (CALLBACK_YES, CALLBACK_NO) and step == "connected":
             return self._callback_choice(state, token)
-        if token.startswith("k:m:") and step == "callback_moment":
-            return self._callback_moment(state, token[4:])
+        if token.startswith(MOMENT) and step == "callback_moment":
+            return self._callback_moment(state, token[len(MOMENT):])
         if token == STOP and step == "connected":
             return self._stop(state)
-        if token.startswith("k:r:") and step == "rating":
-            return self._rating(state, token[4:])
+        if token.startswith(RATING) and step == "rating":
+            return self._rating(state, token[len(RATING):])
         if token == SKIP and step in ("rating", "remark"):
             return self._thanks(state)
         return None
@@ -238,7 +248,7 @@ class HandoffEngine(Engine):
         lang = state.lang
         if isinstance(event, SharedContact):
             state = replace(state, handoff="callback_moment")
-            options = tuple(Option(self.texts.get(f"moment_{m}", lang), f"k:m:{m}")
+            options = tuple(Option(self.texts.get(f"moment_{m}", lang), f"{MOMENT}{m}")
                             for m in MOMENTS)
             replies = (Reply(self.texts.get("handoff_ask_moment", lang), options),)
             return Turn(replies, state, (Effect("callback", event.phone),))
@@ -296,9 +306,17 @@ class HandoffEngine(Engine):
         """The conversation with the meedenker is over: ask for a rating."""
         state = replace(state, handoff="rating", request_id=state.request_id)
         lang = state.lang
-        options = (*(Option(str(n), f"k:r:{n}") for n in range(1, 6)),
+        options = (*(Option(str(n), f"{RATING}{n}") for n in range(1, 6)),
                    Option(self.texts.get("button_skip", lang), SKIP))
         return Turn((Reply(self.texts.get("handoff_ended", lang), options),), state)
+
+    def back_to_bot(self, state: State, name: str, note: str) -> Turn:
+        """/terug: the meedenker hands the resident back to the bot, with a note on top."""
+        back = self.texts.get("handoff_back_to_bot", state.lang, name=name, note=note).strip()
+        state = replace(state, handoff=None, request_id=None, share_name=False)
+        turn = self.handle(state, Command("opnieuw"))
+        first, *rest = turn.replies
+        return replace(turn, replies=(replace(first, text=f"{back}\n\n{first.text}"), *rest))
 
     def _rating(self, state: State, value: str) -> Turn | None:
         if value not in {"1", "2", "3", "4", "5"}:

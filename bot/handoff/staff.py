@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.clock import AMSTERDAM
+from bot.engine.callbacks import CLAIM, RELEASE
 from bot.engine.texts import Texts
 from bot.storage import Request
 
-CLAIM, RELEASE = "q:claim:", "q:release:"
 MAX_TOPIC_TITLE = 128  # Telegram's limit for a forum topic name
 # The meedenkers' group reads Dutch; every staff text also has English in texts.yaml.
 STAFF_LANGUAGE = "nl"

@@ -6,23 +6,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.tasks import stop_task
+
 log = logging.getLogger(__name__)
-
-
-async def stop_task(task: asyncio.Task[None] | None) -> None:
-    """Cancel a background task and wait until it has really stopped.
-
-    A task that already died of an error is not raised again: a stop must always finish.
-    """
-    if task is None:
-        return
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
-    except Exception as exc:
-        log.error("%s had stopped with error=%s", task.get_name(), type(exc).__name__)
 
 
 class Every:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 
+from bot.engine.callbacks import CLAIM
 from bot.engine.conversation import State
 from bot.engine.hours import opening_status
-from bot.handoff.staff import CLAIM, waited
+from bot.handoff.staff import waited
 from bot.jobs.periodic import Every
 from bot.service.runtime import Runtime
 from bot.service.staff_notes import staff_note

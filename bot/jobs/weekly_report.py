@@ -7,16 +7,15 @@ restart neither skips nor repeats it.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 
 from bot.clock import AMSTERDAM
 from bot.jobs.periodic import Every
+from bot.service.reports import report_for, report_messages
 from bot.service.runtime import Runtime
-from bot.stats.command import display_names, week_of
-from bot.stats.report import as_png, as_text, weeks_from
-from bot.storage import Outgoing, Storage, attached_file
+from bot.stats.command import week_of
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -24,25 +23,6 @@ POSTED_KEY = "weekly_report_posted"
 RUNNING_SINCE_KEY = "running_since"  # when the bot first started on this database
 CHECK_SECONDS = 600.0
 POST_FROM = dt.time(9, 0)  # Monday, Dutch time: when the staff group is at work
-
-
-async def report_for(runtime: Runtime, week: str) -> tuple[str, bytes]:
-    """The text and chart of one week."""
-    rows = [r for r in await runtime.storage.weekly_counts(since_week=week) if r[0] == week]
-    unanswered = [u for u in await runtime.storage.unanswered_texts(since_week=week)
-                  if u[0] == week]
-    weeks = weeks_from(rows)
-    text = as_text(weeks, unanswered, display_names(runtime.engine.kb))
-    chart = await asyncio.to_thread(as_png, weeks)
-    return text, chart
-
-
-def report_messages(chat_id: int, text: str, chart: bytes, caption: str,
-                    **extra: object) -> list[Outgoing]:
-    """The report as outbox calls: the text, then the chart."""
-    return [Outgoing(chat_id, "sendMessage", {"chat_id": chat_id, "text": text[:4000], **extra}),
-            Outgoing(chat_id, "sendPhoto", {"chat_id": chat_id, "caption": caption, **extra,
-                                            "photo": attached_file(chart, "wegwijzer.png")})]
 
 
 def due_week(now: float) -> tuple[str, float]:

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.engine.conversation import Engine
+from bot.engine.conversation import Engine, Reply
 from bot.handoff.staff import staff_text
 from bot.kb.loader import Problem
-from bot.storage import OutboxItem, Storage
+from bot.storage import OutboxItem, Outgoing, Storage
 
 
 @dataclass
@@ -23,6 +23,8 @@ class Runtime:
     engine: Engine
     storage: Storage
     send: Callable[[Iterable[OutboxItem]], None]  # hands committed rows to the sender
+    # The channel's way to turn the engine's replies into outbox messages for one chat.
+    render: Callable[[int, Iterable[Reply]], list[Outgoing]]
     # Scrub, then store, under the asker's keyed pseudonym (so /vergeet can erase it).
     keep_unanswered: Callable[[str, str], None] = lambda text, owner: None
     # Loads the knowledge base again; returns the problems (the old one stays on errors).

@@ -28,6 +28,7 @@ from bot.telegram import handlers
 from bot.telegram.handlers.runtime import RUNTIME_KEY
 from bot.telegram.inbox import DurablePoller, UpdateProcessor
 from bot.telegram.inflight import MOST_CALLS
+from bot.telegram.render import messages_for
 from bot.telegram.sender import ChatPacer, OutboxSender
 from bot.telegram.staff_router import StaffRouter
 from bot.telegram.webhook import WebhookConfig, WebhookReceiver
@@ -140,7 +141,7 @@ class WegwijzerBot:
         if router is not None:
             router.submit = sender.submit
         self._keeper = UnansweredKeeper(self.storage)
-        runtime = Runtime(settings, self.engine, self.storage, sender.submit,
+        runtime = Runtime(settings, self.engine, self.storage, sender.submit, messages_for,
                           keep_unanswered=self._keeper.keep, reload=self.reload)
         self._runtime = runtime
         application.bot_data[RUNTIME_KEY] = runtime

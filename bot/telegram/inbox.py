@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -19,13 +18,15 @@ from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from bot.jobs.periodic import stop_task
 from bot.storage import Storage
+from bot.tasks import backoff, stop_task
 from bot.telegram.sender import retry_after_seconds
+from bot.telegram.workers import KeyedWorkers
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+MAX_POLL_BACKOFF_SECONDS = 30.0
 READ_MARGIN = 15.0  # seconds beyond the long-poll timeout before a read counts as failed
 
 
@@ -71,7 +72,7 @@ class DurablePoller:
             except (Conflict, NetworkError) as exc:
                 # Conflict: another instance is polling. Network: Telegram is unreachable.
                 failures += 1
-                delay = min(30.0, self._retry_base * 2 ** min(failures - 1, 10))
+                delay = backoff(failures, self._retry_base, MAX_POLL_BACKOFF_SECONDS)
                 log.warning("poll failed error=%s retry_in=%.1fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 continue
@@ -132,19 +133,15 @@ class UpdateProcessor:
         self._application = application
         self._storage = storage
         self._grace = grace_seconds
-        self._queues: dict[object, deque[Update]] = {}
-        self._workers: dict[object, asyncio.Task[None]] = {}
-        self._stopping = False
+        self._workers: KeyedWorkers[object, Update] = KeyedWorkers(self._handle,
+                                                                   name="chat-updates")
         self._batch_timeout = batch_timeout
         self._done: dict[int, asyncio.Future[None]] = {}
 
     def submit(self, updates: Iterable[Update]) -> None:
         """Queue updates; each chat gets one worker that keeps its order."""
         for update in updates:
-            key = _chat_key(update)
-            self._queues.setdefault(key, deque()).append(update)
-            if key not in self._workers and not self._stopping:
-                self._workers[key] = asyncio.create_task(self._work(key), name="chat-updates")
+            self._workers.put(_chat_key(update), update)
 
     async def handle_batch(self, updates: Sequence[Update]) -> set[int]:
         """Handle a polled batch; returns the update ids not finished within the time limit."""
@@ -174,34 +171,20 @@ class UpdateProcessor:
     async def stop(self) -> None:
         """Let each chat finish the update in hand, then stop; the rest is handled next time,
         as nothing of it was committed."""
-        self._stopping = True
-        workers = list(self._workers.values())
-        if workers:
-            await asyncio.wait(workers, timeout=self._grace)
-        for task in workers:
-            await stop_task(task)
-        self._workers.clear()
+        await self._workers.stop(grace_seconds=self._grace)
 
-    async def _work(self, key: object) -> None:
-        queue = self._queues[key]
+    async def _handle(self, key: object, update: Update) -> None:
         try:
-            while queue and not self._stopping:
-                update = queue.popleft()
-                try:
-                    await self._application.process_update(update)
-                except Exception:
-                    # The error handler logged handler errors already; this catches the rest.
-                    log.exception("update %d could not be processed", update.update_id)
-                # Handlers commit their effects with the update; this closes the ones that
-                # had none, or failed, so one bad update never blocks the chat behind it.
-                await self._storage.mark_handled(update.update_id)
-                done = self._done.pop(update.update_id, None)
-                if done is not None and not done.done():
-                    done.set_result(None)
-        finally:
-            self._workers.pop(key, None)
-            if not queue:
-                self._queues.pop(key, None)
+            await self._application.process_update(update)
+        except Exception:
+            # The error handler logged handler errors already; this catches the rest.
+            log.exception("update %d could not be processed", update.update_id)
+        # Handlers commit their effects with the update; this closes the ones that had
+        # none, or failed, so one bad update never blocks the chat behind it.
+        await self._storage.mark_handled(update.update_id)
+        done = self._done.pop(update.update_id, None)
+        if done is not None and not done.done():
+            done.set_result(None)
 
 
 def _chat_key(update: Update) -> object:

@@ -19,9 +19,10 @@ from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from bot.jobs.periodic import stop_task
 from bot.storage import ERASE_TRACES, FILE_MARK, THEN, OutboxItem, Storage
+from bot.tasks import backoff
 from bot.telegram.inflight import InFlightLimit
+from bot.telegram.workers import KeyedWorkers
 
 if TYPE_CHECKING:
     from bot.telegram.staff_router import StaffRouter
@@ -97,10 +98,9 @@ class OutboxSender:
         self._pacer = pacer
         self._pseudonym = pseudonym
         self._retry_base = retry_base_seconds
-        self._queues: dict[tuple[int, int | None], list[OutboxItem]] = {}
         self._queued_ids: set[int] = set()
-        self._workers: dict[tuple[int, int | None], asyncio.Task[None]] = {}
-        self._stopping = False
+        self._workers: KeyedWorkers[tuple[int, int | None], OutboxItem] = KeyedWorkers(
+            self._send_one, name="outbox-chat")
         self._in_flight = InFlightLimit()
 
     async def start(self) -> None:
@@ -120,10 +120,7 @@ class OutboxSender:
             if item.id in self._queued_ids:
                 continue
             self._queued_ids.add(item.id)
-            key = (item.chat_id, item.request_id)
-            self._queues.setdefault(key, []).append(item)
-            if key not in self._workers and not self._stopping:
-                self._workers[key] = asyncio.create_task(self._work(key), name="outbox-chat")
+            self._workers.put((item.chat_id, item.request_id), item)
 
     async def stop(self, *, grace_seconds: float = 5.0) -> None:
         """Let each chat finish the call in flight, then stop; the rest waits in the outbox.
@@ -131,42 +128,24 @@ class OutboxSender:
         Cancelling a call mid-flight could send a message without recording it, and the next
         run would send it again; so workers get a moment to finish first.
         """
-        self._stopping = True
-        workers = list(self._workers.values())
-        if workers:
-            await asyncio.wait(workers, timeout=grace_seconds)
-        for task in workers:
-            await stop_task(task)
-        self._workers.clear()
+        await self._workers.stop(grace_seconds=grace_seconds)
 
-    async def _work(self, key: tuple[int, int | None]) -> None:
-        chat_id = key[0]
-        queue = self._queues[key]
+    async def _send_one(self, key: tuple[int, int | None], item: OutboxItem) -> None:
+        if item.method in PACED_METHODS:
+            await self._pacer.wait(item.chat_id)
+        delivered = await self._deliver(item)
+        self._queued_ids.discard(item.id)
+        if not delivered:  # the resident blocked the bot: the storage dropped the rest
+            self._queued_ids.difference_update(i.id for i in self._workers.drop(key))
+            return
         try:
-            while queue and not self._stopping:
-                item = queue[0]
-                if item.method in PACED_METHODS:
-                    await self._pacer.wait(chat_id)
-                delivered = await self._deliver(item)
-                if delivered:
-                    # Off the queue first: a failing delete must not send it again.
-                    queue.pop(0)
-                    self._queued_ids.discard(item.id)
-                    try:
-                        await self._storage.mark_sent(item.id)
-                        if item.params.get(THEN) == ERASE_TRACES:
-                            # The last row that named an erased resident is gone: fold the
-                            # WAL so no copy of it, or of their data, stays on disk.
-                            await self._storage.checkpoint()
-                    except Exception as exc:  # the row stays; only a restart sends it again
-                        log.error("sent message not deleted error=%s", type(exc).__name__)
-                else:  # the resident blocked the bot: the storage dropped the rest
-                    self._queued_ids.difference_update(i.id for i in queue)
-                    queue.clear()
-        finally:
-            self._workers.pop(key, None)
-            if not queue:
-                self._queues.pop(key, None)
+            await self._storage.mark_sent(item.id)
+            if item.params.get(THEN) == ERASE_TRACES:
+                # The last row that named an erased resident is gone: fold the WAL so no
+                # copy of it, or of their data, stays on disk.
+                await self._storage.checkpoint()
+        except Exception as exc:  # the row stays; only a restart sends it again
+            log.error("sent message not deleted error=%s", type(exc).__name__)
 
     async def _deliver(self, item: OutboxItem) -> bool:
         """True when done with the item (sent, or hopeless); False when the chat is blocked."""
@@ -207,7 +186,7 @@ class OutboxSender:
                 log.warning("send rejected method=%s reason=%s", item.method, _reason(exc))
                 return True
             except NetworkError as exc:  # includes TimedOut; Telegram or the network is down
-                delay = min(MAX_BACKOFF_SECONDS, self._retry_base * 2 ** min(attempt - 1, 10))
+                delay = backoff(attempt, self._retry_base, MAX_BACKOFF_SECONDS)
                 log.warning("send failed method=%s attempt=%d error=%s retry_in=%.1fs",
                             item.method, attempt, type(exc).__name__, delay)
                 await asyncio.sleep(delay)

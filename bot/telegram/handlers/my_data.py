@@ -9,14 +9,14 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.clock import AMSTERDAM
+from bot.engine.callbacks import FORGET_NO, FORGET_YES
 from bot.engine.conversation import State
 from bot.service.runtime import Runtime
 from bot.storage import ERASE_TRACES, THEN, Outgoing, Request
 from bot.telegram.handlers.runtime import runtime_of
+from bot.telegram.handlers.turn import turn
 
 log = logging.getLogger("wegwijzer.privacy")
-
-FORGET_YES, FORGET_NO = "v:yes", "v:no"
 
 
 async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -25,15 +25,14 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    async with runtime.storage.write() as writer:
-        if not await writer.close_update(update.update_id):
+    async with turn(update, context) as writer:
+        if writer is None:
             return
         state = State.from_json(await writer.load_state(chat.id))
         requests = await writer.requests_of(chat.id)
         text = describe(runtime, state, requests)
         await writer.add_outgoing([Outgoing(chat.id, "sendMessage",
                                             {"chat_id": chat.id, "text": text})])
-    runtime.send(writer.items)
 
 
 def describe(runtime: Runtime, state: State, requests: list[Request]) -> str:
@@ -83,8 +82,8 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    async with runtime.storage.write() as writer:
-        if not await writer.close_update(update.update_id):
+    async with turn(update, context) as writer:
+        if writer is None:
             return
         lang = State.from_json(await writer.load_state(chat.id)).lang
         texts = runtime.engine.texts
@@ -94,7 +93,6 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await writer.add_outgoing([Outgoing(chat.id, "sendMessage", {
             "chat_id": chat.id, "text": texts.get("forget_confirm", lang),
             "reply_markup": markup})])
-    runtime.send(writer.items)
 
 
 async def forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -104,8 +102,8 @@ async def forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if chat is None or query is None or chat.type != "private":
         return
     texts = runtime.engine.texts
-    async with runtime.storage.write() as writer:
-        if not await writer.close_update(update.update_id):
+    async with turn(update, context) as writer:
+        if writer is None:
             return
         lang = State.from_json(await writer.load_state(chat.id)).lang
         answer = Outgoing(chat.id, "answerCallbackQuery", {"callback_query_id": query.id})
@@ -122,7 +120,6 @@ async def forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             await writer.add_outgoing([answer, *staff_calls, Outgoing(chat.id, "sendMessage", {
                 "chat_id": chat.id, "text": texts.get("forget_done", lang),
                 THEN: ERASE_TRACES})])
-    runtime.send(writer.items)
     if query.data == FORGET_YES:
         log.info("resident erased actor=%s", runtime.pseudonym(chat.id))
 

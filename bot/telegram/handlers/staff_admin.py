@@ -7,9 +7,10 @@ import logging
 from telegram import ChatMember, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
-from bot.jobs.weekly_report import report_for, report_messages
+from bot.service.reports import report_for, report_messages
 from bot.storage import Outgoing, iso_week
 from bot.telegram.handlers.runtime import runtime_of
+from bot.telegram.handlers.turn import turn
 
 log = logging.getLogger("wegwijzer.admin")
 MAX_PROBLEMS_SHOWN = 15
@@ -41,11 +42,10 @@ async def _reply(
                                                     **where})]
     else:
         outgoing = report_messages(staff, text, chart[0], chart[1], **where)
-    async with runtime.storage.write() as writer:
-        if not await writer.close_update(update.update_id):
+    async with turn(update, context) as writer:
+        if writer is None:
             return
         await writer.add_outgoing(outgoing)
-    runtime.send(writer.items)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,0 +1,95 @@
+"""The channel side of the warm handoff: store the request, queue its card, relay messages,
+and keep ratings and callback wishes. The dialog itself is the engine's (bot/handoff)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import get_args
+
+from bot.engine.conversation import HandoffEffectKind, Reply, State, Turn
+from bot.handoff.dialog import RequestDraft
+from bot.service.runtime import Runtime
+from bot.service.staff_notes import card_refresh, staff_note
+from bot.storage import Outgoing, Request, Writer
+
+# A crisis while connected marks the request urgent, so it is the channel's business too.
+HANDOFF_EFFECTS = frozenset(get_args(HandoffEffectKind)) | {"crisis"}
+NUMBER_PLACEHOLDER = "{number}"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a resident's turn came from, in channel-neutral terms."""
+
+    chat_id: int
+    first_name: str | None = None  # only stored when the resident agreed to share it
+    message_id: int | None = None  # the message to relay to the staff group
+
+
+def needs_handoff(turn: Turn) -> bool:
+    """Whether the turn has effects that the handoff must carry out."""
+    return any(effect.kind in HANDOFF_EFFECTS for effect in turn.effects)
+
+
+async def apply_handoff(
+    writer: Writer, runtime: Runtime, origin: Origin, before: State, turn: Turn,
+) -> tuple[State, tuple[Reply, ...], list[Outgoing]]:
+    """Carry out the handoff effects of one turn inside its transaction.
+
+    Returns the new state, the replies with the request number filled in, and the messages
+    for the staff group (to queue after the replies).
+    """
+    state, replies, staff_calls = turn.state, turn.replies, []
+    # A closing turn (a remark, say) may already have let go of the request number.
+    request_id = state.request_id or before.request_id
+    request = await writer.request(request_id) if request_id else None
+    for effect in turn.effects:
+        if effect.kind == "open_request":
+            request = await _open(writer, runtime, origin, effect.detail)
+            state = replace(state, request_id=request.id)
+            replies = _with_number(replies, request.id)
+            staff = runtime.staff_chat_id()
+            staff_calls.append(Outgoing(staff, "sendMessage", {"chat_id": staff, "_kind": "card"},
+                                        request.id))
+        elif request is None or (request.status == "closed" and effect.kind not in (
+                "rating", "remark")):
+            continue
+        elif effect.kind == "relay" and origin.message_id is not None:
+            staff_calls.append(Outgoing(runtime.staff_chat_id(), "copyMessage", {
+                "chat_id": runtime.staff_chat_id(), "from_chat_id": origin.chat_id,
+                "message_id": origin.message_id, "_kind": "relay"}, request.id))
+        elif effect.kind == "crisis" and state.handoff == "connected" and not request.urgent:
+            await writer.update_request(request.id, urgent=1)
+            staff_calls += _note(runtime, request, "staff_crisis_note")
+        elif effect.kind == "close_request" and await writer.close_request(request.id):
+            staff_calls += _note(runtime, request, "staff_resident_stopped")
+        elif effect.kind == "rating" and effect.detail.isdigit():
+            await writer.update_request(request.id, rating=int(effect.detail))
+        elif effect.kind == "remark":
+            await writer.update_request(request.id, remark=effect.detail)
+        elif effect.kind == "callback":
+            await writer.update_request(request.id, callback_phone=effect.detail)
+        elif effect.kind == "callback_moment":
+            await writer.update_request(request.id, callback_moment=effect.detail)
+            staff_calls += _note(runtime, request, "staff_callback_note", moment=effect.detail)
+    return state, replies, staff_calls
+
+
+def _note(runtime: Runtime, request: Request, key: str, **values: object) -> list[Outgoing]:
+    """A note in the request's topic and its card redrawn."""
+    text = runtime.staff_text(key, number=request.id, **values)
+    return [staff_note(runtime, request, text), card_refresh(runtime, request)]
+
+
+async def _open(writer: Writer, runtime: Runtime, origin: Origin, detail: str) -> Request:
+    draft = RequestDraft.from_json(detail)
+    name = origin.first_name if draft.share_name else None
+    reminder = runtime.engine.kb.gemeente.team.reminder_minutes * 60
+    return await writer.insert_request(origin.chat_id, detail, name=name, urgent=draft.urgent,
+                                       remind_at=runtime.clock.now() + reminder)
+
+
+def _with_number(replies: tuple[Reply, ...], number: int) -> tuple[Reply, ...]:
+    """The engine wrote "{number}" where the request's number goes; it is known now."""
+    return tuple(replace(reply, text=reply.text.replace(NUMBER_PLACEHOLDER, str(number)))
+                 for reply in replies)
