@@ -8,6 +8,9 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser is about ten times faster and keeps every node's line, like the pure one.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Location = tuple[str | int, ...]
 
 
@@ -43,7 +46,7 @@ class YamlSyntaxError(Exception):
 def read_yaml(path: Path) -> YamlSource:
     """Parse `path`, keeping line numbers (1-based) for every mapping key and list item."""
     text = path.read_text(encoding="utf-8")
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         source = YamlSource(path=path, data=None)
