@@ -41,6 +41,13 @@ NO_CRISIS = CrisisResult()
 MAX_FOUND = 5  # services and answers shown, kept for a meedenker
 MAX_MATCH_CHARACTERS = 1000  # a long story is searched by its first part; crisis check sees all
 MAX_PENDING_CHARACTERS = 1000  # a question held during a crisis screen or check-in
+THANKS_SIGNS = frozenset("👍🙏👌❤")  # a smile alone is not a thank-you
+GEMEENTE_DOMAIN = "gemeente-algemeen"  # the map's domain of everyday gemeente matters
+GEMEENTE_TOPIC_SHARE = 0.6  # this share of a question's needs is gemeente business: the desk
+GEMEENTE_TOPIC_BELOW = 0.75  # …unless the knowledge base itself answers it this well
+DOMAIN_EVIDENCE = 1.0  # a domain counts as asked about from one word on
+SEVERAL_DOMAINS = 2  # needs in this many domains at once: the generalist first
+SEVERAL_NEEDS = "~several-needs"  # the generalist was put first (Match.matched)
 
 
 # ---- what goes in -------------------------------------------------------------------------
@@ -216,6 +223,8 @@ class _Intents:
 
     def of(self, text: str) -> str | None:
         folded = fold(text)
+        if not folded and THANKS_SIGNS & set(text):
+            return "thanks"  # 👍 or 🙏 alone: a thank-you without words
         if folded in self.whole:
             return self.whole[folded]
         padded = f" {folded} "
@@ -307,13 +316,50 @@ class Engine:
         self, state: State, text: str, crisis: CrisisResult = NO_CRISIS
     ) -> Understanding:
         """Steering words, then search (the crisis check has had its turn)."""
-        if not fold(text):
-            return Understanding(crisis, None, None)
         intent = self._intents.of(text)
+        if not fold(text):
+            return Understanding(crisis, intent, None)
         if intent:
             return Understanding(crisis, intent, None)
-        result = self.matcher.search(text[:MAX_MATCH_CHARACTERS], allowed=self._allowed(state))
-        return Understanding(crisis, None, result)
+        searched = text[:MAX_MATCH_CHARACTERS]
+        result = self.matcher.search(searched, allowed=self._allowed(state))
+        asked = self.matcher.needs.read(searched)
+        best = result.best
+        if (best is None or best.score < GEMEENTE_TOPIC_BELOW) and self._gemeente_topic(
+                searched, asked):
+            return Understanding(crisis, "gemeente_topic", None)
+        return Understanding(crisis, None, self._with_generalist(state, asked, result))
+
+    def _gemeente_topic(self, text: str, asked: dict[str, float]) -> bool:
+        """An everyday gemeente matter (paspoort, afval): the gemeente's own desk answers it."""
+        topics = self.kb.gemeente.general_topics
+        padded = f" {fold(text)} "
+        if topics and any(f" {fold(word)} " in padded for word in topics.topics):
+            return True
+        total = sum(asked.values())
+        desk = sum(w for need, w in asked.items()
+                   if self.matcher.needs.needs[need].domain == GEMEENTE_DOMAIN)
+        return total > 0 and desk / total >= GEMEENTE_TOPIC_SHARE
+
+    def _with_generalist(self, state: State, asked: dict[str, float],
+                         result: SearchResult) -> SearchResult:
+        """Needs in several domains at once: the generalist second, as "one place for all".
+
+        Not first: on the tuning gemeenten that lowered top-1 by 2 to 9 points, because the
+        resident's main question usually has its own best answer.
+        """
+        generalist = self.kb.gemeente.generalist
+        best = result.best
+        care = {need: w for need, w in asked.items()
+                if self.matcher.needs.needs[need].domain != GEMEENTE_DOMAIN}
+        if (best is None or generalist is None or result.ambiguous
+                or any(m.id == generalist for m in result.matches[:3])
+                or not self._allowed(state)("service", generalist)
+                or len(self.matcher.needs.domains_of(care, least=DOMAIN_EVIDENCE))
+                < SEVERAL_DOMAINS):
+            return result
+        second = Match("service", generalist, best.score, (SEVERAL_NEEDS,))
+        return SearchResult((best, second, *result.matches[1:]), False)
 
     # -- events --
 
@@ -409,8 +455,22 @@ class Engine:
             text = self.texts.get("privacy", lang, days=self.kb.gemeente.privacy.retention_days,
                                   contact=self.kb.gemeente.privacy.contact)
             return Turn((Reply(text, self._menu(state)),), state)
-        key = {"help": "help", "greeting": "greeting", "thanks": "thanks"}[intent]
+        if intent == "gemeente_topic":
+            return Turn((Reply(self._desk_text(lang), self._menu(state)),), state)
+        key = {"help": "help", "greeting": "greeting", "thanks": "thanks",
+               "goodbye": "goodbye"}[intent]
         return Turn((Reply(self.texts.get(key, lang), self._menu(state)),), state)
+
+    def _desk_text(self, lang: str) -> str:
+        """Where everyday gemeente matters go: the gemeente's own desk."""
+        topics = self.kb.gemeente.general_topics
+        channel = topics.channel if topics else None
+        ways = [way for way in (channel.phone if channel else None,
+                                channel.website if channel else None) if way]
+        if not ways:
+            return self.texts.get("gemeente_topic_unknown", lang, name=self.kb.gemeente.name)
+        return self.texts.get("gemeente_topic", lang, name=self.kb.gemeente.name,
+                              how=self.texts.get("or_word", lang).join(ways))
 
     # -- the tree --
 
@@ -570,7 +630,12 @@ class Engine:
         state = replace(state, at_result=True)
         replies = [self._result_reply(state, best.kind, best.id)]
         others = tuple(self._match_option(m.kind, m.id, lang) for m in result.matches[1:4])
-        if others:
+        several = next((m for m in result.matches[1:2] if SEVERAL_NEEDS in m.matched), None)
+        if several is not None:  # one place for all of it, said in one sentence
+            replies.append(Reply(self.texts.get(
+                "generalist_why", lang, name=self.kb.services[several.id].name.get(lang)),
+                others))
+        elif others:
             replies.append(Reply(self.texts.get("also_relevant", lang), others))
         replies.append(Reply(self.texts.get("what_next", lang), self._menu(state)))
         return Turn(tuple(replies), state, (Effect("shown", f"{best.kind}:{best.id}"),))

@@ -20,6 +20,7 @@ from bot.engine.language import (
     fold,
     load_yaml,
 )
+from bot.engine.needs import NeedMap, builtin_needs
 from bot.kb.loader import KnowledgeBase
 from bot.kb.models import Contact, FaqEntry, LocalText, Service
 
@@ -59,6 +60,13 @@ GUESS_SHARE = 0.6  # a typo repair or a broader meaning is a guess: it counts fo
 SYNONYM_FACTOR = 0.85  # a word from the same lexicon group counts a bit less than the word itself
 PART_SHARE = 0.9  # all parts of a compound together count a little less than the whole word
 MAX_RECENT_ENTRIES = 200_000  # bound on remembered group-plus-own credits of other words
+# A question whose needs (bot/engine/needs.py) an entry fully meets gains this share of the
+# question's weight: the map finds entries in words their editor never used.
+NEED_WEIGHT = 0.3
+# Where an entry's needs are inferred from when it names none: its title and keywords most.
+NEED_FIELDS = {"name": 1.0, "question": 1.0, "keywords": 1.0, "examples": 0.8,
+               "summary": 0.6, "details": 0.2, "answer": 0.2}
+NEED_MARK = "~"  # a Match's `matched` lists a met need as "~need-id"
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,10 @@ class _Document:
 class Matcher:
     """The search service: build once from a knowledge base, then answer many questions."""
 
-    def __init__(self, kb: KnowledgeBase, *, lexicon: Lexicon | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, *, lexicon: Lexicon | None = None,
+                 needs: NeedMap | None = None) -> None:
         self.analyzer = Analyzer(lexicon or builtin_lexicon())
+        self.needs = needs or builtin_needs()
         weak = weak_words()
         # An English word is weak when its Dutch meaning is ("support" like "ondersteuning").
         english = self.analyzer.lexicon.english
@@ -118,6 +128,11 @@ class Matcher:
         )
         self.analyzer.freeze()
         self._documents = [self._document(entry) for entry in entries]
+        self.entry_needs = {entry.id: self._needs_of(entry) for entry in entries}
+        self._need_postings: dict[str, list[tuple[int, float]]] = {}
+        for index, entry in enumerate(entries):
+            for need, weight in self.entry_needs[entry.id].items():
+                self._need_postings.setdefault(need, []).append((index, weight))
         # Per term: document index → credit (0..1). A one-term slot (most of them) uses this
         # mapping as it is, without copying it for every question.
         self._contact_terms: dict[str, list[tuple[str, float]]] = {}
@@ -162,7 +177,8 @@ class Matcher:
         query_terms = {t for slot in slots
                        for t in (*slot.exact, *slot.loose, *slot.parts, *slot.synonyms)}
         wanted = self.analyzer.wanted_kind(text)
-        final = {}
+        final: dict[int, float] = {}
+        met = self._need_overlap(text, allowed)
         for index in leaders:
             title = self._documents[index].title
             covered = sum(1 for word_terms in title if word_terms & query_terms)
@@ -170,6 +186,8 @@ class Matcher:
                 TITLE_BONUS * total * covered / len(title) if title else 0.0)
             if wanted is not None and self._documents[index].kind != wanted:
                 final[index] -= KIND_PENALTY * total
+        for index, (overlap, _) in met.items():
+            final[index] = final.get(index, scores[index]) + NEED_WEIGHT * total * overlap
         # Scores only fall down the ranking, so what the bot offers is a prefix of it: the
         # best MAX_RESULTS are all that can be offered, and only those become a Match.
         order = heapq.nsmallest(
@@ -179,11 +197,35 @@ class Matcher:
         ranked = [(i, round(min(1.0, final[i] / total), 4)) for i in order]
         matches = [Match(self._documents[i].kind, self._documents[i].id, score,
                          tuple(slot.word for slot, credit in zip(slots, credits, strict=True)
-                               if i in credit))
+                               if i in credit) + met.get(i, (0.0, ()))[1])
                    for i, score in _offered(ranked, floor)]
         names = {fold(word) for word in _CAPITALS.findall(text)}  # MEE, CAK: names count
         return SearchResult.of([m for m in matches if any(
             word not in self._no_topic or word in names for word in m.matched)])
+
+    def _need_overlap(self, text: str, allowed: Callable[[Kind, str], bool] | None,
+                      ) -> dict[int, tuple[float, tuple[str, ...]]]:
+        """Per document: how much of the question's needs it meets (0..1), and which."""
+        asked = self.needs.read(text)
+        if not asked:
+            return {}
+        scale = sum(asked.values())
+        met: dict[int, tuple[float, tuple[str, ...]]] = {}
+        for need, weight in self.needs.expand(asked).items():
+            for index, strength in self._need_postings.get(need, ()):
+                document = self._documents[index]
+                if allowed is not None and not allowed(document.kind, document.id):
+                    continue
+                overlap, names = met.get(index, (0.0, ()))
+                met[index] = (overlap + weight * strength / scale, (*names, NEED_MARK + need))
+        return {index: (min(1.0, overlap), names) for index, (overlap, names) in met.items()}
+
+    def _needs_of(self, entry: Service | FaqEntry) -> dict[str, float]:
+        """The needs an entry meets: the ones it names, else those its text suggests."""
+        if entry.needs:
+            return {need: 1.0 for need in entry.needs if need in self.needs.needs}
+        return self.needs.met_by((text, weight) for name, weight in NEED_FIELDS.items()
+                                 for text in _field_texts(entry, name))
 
     def _slot_weight(self, slot: Slot) -> float:
         # A bare number (an age, an amount) sets the scene rather than the topic.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -111,6 +112,10 @@ def load_knowledge_base(folder: Path | str, *, today: dt.date | None = None) -> 
         _check_tree(collector, sources["tree.yaml"], tree, service_map, faq_map, services, faq)
     if gemeente and services:
         _check_gemeenten(collector, sources["services.yaml"], services, gemeente)
+        if gemeente.generalist and gemeente.generalist not in service_map:
+            _dangling(collector, sources["gemeente.yaml"], ("generalist",),
+                      f"generalist names service '{gemeente.generalist}'", service_map)
+    _check_needs(collector, sources, services, faq)
     if crisis and crisis.signals:
         _check_crisis_signals(collector, sources["crisis.yaml"], crisis)
     _check_dates(collector, sources, services, faq, today or system_clock().today())
@@ -352,6 +357,23 @@ def _check_gemeenten(
                     f"service '{service.id}' names gemeente '{name}', which is not in "
                     f"gemeente.yaml{extra}",
                 )
+
+
+def _check_needs(collector: _Collector, sources: dict[str, YamlSource],
+                 services: ServicesFile | None, faq: FaqFile | None) -> None:
+    """Every `needs:` id must be in the shared map of needs."""
+    from bot.engine.needs import builtin_needs  # the engine owns the map
+
+    known = builtin_needs().needs
+    listed: list[tuple[str, str, Sequence[Service | FaqEntry]]] = [
+        ("services.yaml", "services", services.services if services else []),
+        ("faq.yaml", "faq", faq.faq if faq else [])]
+    for name, key, entries in listed:
+        for index, entry in enumerate(entries):
+            for position, need in enumerate(entry.needs):
+                if need not in known:
+                    _dangling(collector, sources[name], (key, index, "needs", position),
+                              f"'{entry.id}' names need '{need}'", known)
 
 
 def _check_crisis_signals(collector: _Collector, source: YamlSource, crisis: CrisisFile) -> None:

@@ -195,6 +195,7 @@ class Service(Strict):
     example_data: bool = False
     contact: Contact | None = None
     hours: Hours | None = None
+    needs: IdList = []  # ids from the shared map of needs (bot/engine/data/needs/)
 
 
 class FaqEntry(Strict):
@@ -208,6 +209,7 @@ class FaqEntry(Strict):
     services: IdList = []
     sources: Annotated[list[Url], BeforeValidator(_strings)] = []
     checked: CheckedDate | None = None
+    needs: IdList = []  # ids from the shared map of needs (bot/engine/data/needs/)
 
 
 class TreeOption(Strict):
@@ -279,6 +281,20 @@ class Privacy(Strict):
     retention_days: int = Field(default=30, ge=1, le=366)
 
 
+class Channel(Strict):
+    """How to reach the gemeente's own desk."""
+
+    phone: Phone | None = None
+    website: Url | None = None
+
+
+class GeneralTopics(Strict):
+    """Everyday gemeente matters (paspoort, afval, …): pointed to the gemeente's own desk."""
+
+    channel: Channel
+    topics: StrList = []  # more words for this gemeente's desk, on top of the shared map
+
+
 class Gemeente(Strict):
     """Settings of one deployment."""
 
@@ -288,6 +304,8 @@ class Gemeente(Strict):
     team: Team
     huisartsenpost: Huisartsenpost
     privacy: Privacy
+    generalist: Identifier | None = None  # the one place for several problems at once
+    general_topics: GeneralTopics | None = None
 
 
 class ServicesFile(Strict):
