@@ -79,20 +79,21 @@ def test_everyday_gemeente_matters_go_to_the_gemeentes_own_desk(tmp_path: Path) 
     engine = Engine(load_knowledge_base(kb))
     reply = engine.handle(State(), Text("mijn paspoort is verlopen")).replies[0].text
     assert "14 0123 of https://www.testdorp.example" in reply
-    local = engine.handle(State(lang="en"), Text("wanneer is de kermis")).replies[0].text
+    local = engine.handle(State(), Text("when is the kermis this year")).replies[0].text
     assert local.startswith("The municipality of Testdorp handles that itself: 14 0123")
     assert engine.understand(State(), Text("ik heb schulden").text).intent is None
 
 
-@pytest.mark.parametrize(("message", "key"), [
-    ("👍", "thanks"), ("doei", "goodbye"), ("waar moet ik zijn", "greeting"),
-    ("Goedemorgen, ik heb een vraag", "greeting"), ("thank you very much", "thanks"),
+@pytest.mark.parametrize(("message", "key", "lang"), [
+    ("👍", "thanks", "nl"), ("doei", "goodbye", "nl"), ("waar moet ik zijn", "greeting", "nl"),
+    ("Goedemorgen, ik heb een vraag", "greeting", "nl"),
+    ("thank you so much for the help", "thanks", "en"),
 ])
 def test_small_talk_gets_a_short_kind_answer_and_the_menu(
-        tmp_path: Path, message: str, key: str) -> None:
+        tmp_path: Path, message: str, key: str, lang: str) -> None:
     engine = Engine(load_knowledge_base(copy_kb(tmp_path)))
     reply = engine.handle(State(), Text(message)).replies[0]
-    assert reply.text == engine.texts.get(key, "nl")
+    assert reply.text == engine.texts.get(key, lang)
     assert reply.options  # never a dead end
 
 
@@ -128,3 +129,18 @@ def test_a_named_need_is_used_instead_of_the_inferred_ones(tmp_path: Path) -> No
     engine = Engine(load_knowledge_base(kb))
     assert engine.matcher.entry_needs["mantelzorg"] == {"respijtzorg": 1.0}
     assert engine.matcher.entry_needs["schuldhulp"]  # inferred from its text
+
+
+def test_a_message_in_the_other_language_is_answered_in_it_with_one_tap_back(
+        tmp_path: Path) -> None:
+    engine = Engine(load_knowledge_base(copy_kb(tmp_path)))
+    turn = engine.handle(State(), Text("where can I get help with my debts"))
+    assert turn.state.lang == "en"
+    assert "l:nl" in [o.token for o in turn.replies[-1].options]
+    assert "Free help if you have debts." in turn.replies[0].text  # the card's English
+    assert turn.replies[-1].text == engine.texts.get("what_next", "en")
+    back = engine.handle(turn.state, Text("ik heb een vraag over de wmo"))
+    assert back.state.lang == "nl"
+    assert "l:en" in [o.token for o in back.replies[-1].options]
+    short = engine.handle(State(), Text("help"))  # too short to judge: the language stays
+    assert short.state.lang == "nl"

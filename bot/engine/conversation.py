@@ -33,6 +33,7 @@ from bot.engine.hours import opening_status
 from bot.engine.language import fold
 from bot.engine.matcher import Kind, Match, Matcher, SearchResult
 from bot.engine.texts import LANGUAGES, Texts
+from bot.engine.which_language import written_in
 from bot.kb.loader import KnowledgeBase
 from bot.kb.models import TreeOption
 
@@ -383,6 +384,9 @@ class Engine:
             chosen = self._gemeente_from_text(text)
             if chosen:
                 return self._set_gemeente(state, chosen)
+        written = written_in(text)
+        if written is not None and written != state.lang:
+            return self._switched(self._text(replace(state, lang=written), text))
         understanding = self.understand(state, text)
         crisis = understanding.crisis
         held = replace(state, pending=crisis.remainder[:MAX_PENDING_CHARACTERS] or None,
@@ -392,6 +396,16 @@ class Engine:
         if crisis.level == "possible":
             return self._check_in(held, crisis)
         return self._respond(replace(state, pending=None, worry=()), text, understanding)
+
+    def _switched(self, turn: Turn) -> Turn:
+        """A message in the other language gets its answer in that language, with one tap
+        back."""
+        *first, last = turn.replies
+        back = self._language_option(turn.state)
+        if all(option.token != back.token for option in last.options):
+            last = replace(last, options=(*last.options, back))
+        return replace(turn, replies=(*first, last),
+                       effects=(*turn.effects, Effect("language", turn.state.lang)))
 
     def _respond(self, state: State, text: str, understanding: Understanding) -> Turn:
         """Answer a question: a steering word, a search result, or an honest "I don't know"."""
