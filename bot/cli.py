@@ -111,7 +111,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     errors = sum(problem.severity == "error" for problem in problems)
     warnings = len(problems) - errors
     print(f"{args.kb}: {errors} error(s), {warnings} warning(s)")
+    if args.needs and not errors:
+        _print_needs(args.kb)
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def _print_needs(folder: Path) -> None:
+    """Per entry the needs it meets, so an editor can confirm them in `needs:`."""
+    from bot.engine.needs import builtin_needs, needs_of
+    from bot.kb.models import FaqEntry, Service
+
+    kb = load_knowledge_base(folder)
+    need_map = builtin_needs()
+    entries: list[Service | FaqEntry] = [*kb.services.values(), *kb.faq.values()]
+    for entry in entries:
+        met = needs_of(need_map, entry)
+        how = "named" if entry.needs else "inferred"
+        print(f"{entry.id}: {', '.join(met) or '-'} ({how})")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -249,7 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
     ask.add_argument("question", nargs="*")
     ask.set_defaults(func=cmd_ask)
-    with_kb(sub.add_parser("check", help="validate a knowledge base")).set_defaults(func=cmd_check)
+    check = with_kb(sub.add_parser("check", help="validate a knowledge base"))
+    check.add_argument("--needs", action="store_true",
+                       help="also list the needs every entry meets (named or inferred)")
+    check.set_defaults(func=cmd_check)
     evaluation = with_kb(sub.add_parser("eval", help="measure against an evaluation file"))
     evaluation.add_argument("file", type=Path)
     evaluation.add_argument("--worst", type=int, default=15, help="how many misses to list")

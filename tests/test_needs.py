@@ -144,3 +144,22 @@ def test_a_message_in_the_other_language_is_answered_in_it_with_one_tap_back(
     assert "l:en" in [o.token for o in back.replies[-1].options]
     short = engine.handle(State(), Text("help"))  # too short to judge: the language stays
     assert short.state.lang == "nl"
+
+
+def test_check_warns_about_an_entry_that_meets_no_need_and_lists_the_needs(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    kb = copy_kb(tmp_path)
+    edit(kb, "services.yaml", """    keywords: [mantelzorg, mantelzorger, respijt]
+    examples: [Ik zorg voor mijn moeder en ben moe]""", """    keywords: [zzyzx]""")
+    edit(kb, "services.yaml", "name: Mantelzorgsteunpunt", "name: Qwerty")
+    edit(kb, "services.yaml", "summary: Steun voor mantelzorgers.", "summary: Qwerty.")
+    result = subprocess.run([sys.executable, "-m", "bot", "check", "--kb", str(kb), "--needs"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "services.yaml:16: warning: 'mantelzorg' meets no need of the shared map" in (
+        result.stdout)
+    assert "schuldhulp: schulden" in result.stdout and "(inferred)" in result.stdout
+    assert "mantelzorg: - (inferred)" in result.stdout

@@ -138,3 +138,30 @@ async def test_english_telegram_users_start_in_english(
         botapi.user_sends_text(505, "/start")
         (first,) = await botapi.wait_for_messages(505, 1)
     assert first["text"].startswith("Hi! I am Wegwijzer") and "l:nl" in buttons(first)
+
+
+async def test_understanding_over_telegram_follow_up_after_restart_english_and_desk(
+    botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    """Issue 16 over the real Application: a follow-up still knows the card after a restart;
+    an English message is answered in English with a button back; a passport goes to the
+    gemeente's own desk; a thumbs-up is thanked."""
+    botapi.add_private_chat(520, "Fatma")
+    db = tmp_path / "bot.db"
+    async with running_bot(botapi, db):
+        botapi.user_sends_text(520, "ik heb schulden")
+        card = (await botapi.wait_for_messages(520, 1))[-1]
+    assert "Schuldhulp" in card["text"]
+    async with running_bot(botapi, db):  # a restart in between
+        botapi.user_sends_text(520, "wat is het telefoonnummer?")
+        follow = (await botapi.wait_for_messages(520, 2))[-1]
+        botapi.user_sends_text(520, "where can I get help with my debts")
+        english = (await botapi.wait_for_messages(520, 3))[-1]
+        botapi.user_sends_text(520, "ik moet mijn paspoort verlengen, waar kan dat")
+        desk = (await botapi.wait_for_messages(520, 4))[-1]
+        botapi.user_sends_text(520, "👍")
+        thanks = (await botapi.wait_for_messages(520, 5))[-1]
+    assert follow["text"].startswith("Schuldhulp:") and "0475 538 888" in follow["text"]
+    assert "Free help if you have debts." in english["text"] and "l:nl" in buttons(english)
+    assert desk["text"].startswith("Daarvoor kun je terecht bij de gemeente")  # Dutch again
+    assert thanks["text"].startswith("Graag gedaan")

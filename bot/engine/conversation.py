@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 
 from bot.clock import Clock, system_clock
+from bot.engine import follow_up
 from bot.engine.callbacks import (
     BACK,
     CHECK_NO,
@@ -48,6 +49,7 @@ GEMEENTE_TOPIC_SHARE = 0.6  # this share of a question's needs is gemeente busin
 GEMEENTE_TOPIC_BELOW = 0.75  # …unless the knowledge base itself answers it this well
 DOMAIN_EVIDENCE = 1.0  # a domain counts as asked about from one word on
 SEVERAL_DOMAINS = 2  # needs in this many domains at once: the generalist first
+FOLLOW_UP = "follow_up:"  # an Understanding's intent for a question about what was shown
 SEVERAL_NEEDS = "~several-needs"  # the generalist was put first (Match.matched)
 
 
@@ -261,6 +263,7 @@ class Engine:
         self.crisis = CrisisCheck.builtin(kb.crisis.phrases, kb.crisis.exceptions,
                                           kb.crisis.signals)
         self._intents = _Intents.builtin()
+        self._follow_ups = follow_up.builtin_follow_ups()
         self.clock = clock or system_clock()
 
     def with_knowledge(self, kb: KnowledgeBase) -> Engine:
@@ -322,6 +325,9 @@ class Engine:
             return Understanding(crisis, intent, None)
         if intent:
             return Understanding(crisis, intent, None)
+        follow_up = self._follow_up_of(state, text)
+        if follow_up:
+            return Understanding(crisis, f"{FOLLOW_UP}{follow_up}", None)
         searched = text[:MAX_MATCH_CHARACTERS]
         result = self.matcher.search(searched, allowed=self._allowed(state))
         asked = self.matcher.needs.read(searched)
@@ -330,6 +336,19 @@ class Engine:
                 searched, asked):
             return Understanding(crisis, "gemeente_topic", None)
         return Understanding(crisis, None, self._with_generalist(state, asked, result))
+
+    def _follow_up_of(self, state: State, text: str) -> str | None:
+        """The fact a short question asks about the entry just shown, if it is one."""
+        if not (state.found and state.at_result):
+            return None
+        asked = self._follow_ups.fact_of(text)
+        if asked is None:
+            return None
+        fact, rest = asked
+        # "pgb kosten" after another answer: the other words ask something new.
+        new = self.matcher.search(rest, allowed=self._allowed(state)).best if rest else None
+        shown = state.found[-1].partition(":")[2]
+        return fact if new is None or new.id == shown else None
 
     def _gemeente_topic(self, text: str, asked: dict[str, float]) -> bool:
         """An everyday gemeente matter (paspoort, afval): the gemeente's own desk answers it."""
@@ -468,6 +487,10 @@ class Engine:
         if intent == "privacy":
             text = self.texts.get("privacy", lang, days=self.kb.gemeente.privacy.retention_days,
                                   contact=self.kb.gemeente.privacy.contact)
+            return Turn((Reply(text, self._menu(state)),), state)
+        if intent.startswith(FOLLOW_UP) and state.found:
+            text = follow_up.answer(self.kb, self.texts, state.found[-1],
+                                    intent[len(FOLLOW_UP):], lang, self.now())
             return Turn((Reply(text, self._menu(state)),), state)
         if intent == "gemeente_topic":
             return Turn((Reply(self._desk_text(lang), self._menu(state)),), state)

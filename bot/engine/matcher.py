@@ -20,9 +20,9 @@ from bot.engine.language import (
     fold,
     load_yaml,
 )
-from bot.engine.needs import NeedMap, builtin_needs
+from bot.engine.needs import NeedMap, builtin_needs, field_texts, needs_of
 from bot.kb.loader import KnowledgeBase
-from bot.kb.models import Contact, FaqEntry, LocalText, Service
+from bot.kb.models import Contact, FaqEntry, Service
 
 Kind = Literal["service", "faq"]
 # A slot's terms (exact, loose, parts, synonyms): what its credit depends on.
@@ -63,9 +63,6 @@ MAX_RECENT_ENTRIES = 200_000  # bound on remembered group-plus-own credits of ot
 # A question whose needs (bot/engine/needs.py) an entry fully meets gains this share of the
 # question's weight: the map finds entries in words their editor never used.
 NEED_WEIGHT = 0.3
-# Where an entry's needs are inferred from when it names none: its title and keywords most.
-NEED_FIELDS = {"name": 1.0, "question": 1.0, "keywords": 1.0, "examples": 0.8,
-               "summary": 0.6, "details": 0.2, "answer": 0.2}
 NEED_MARK = "~"  # a Match's `matched` lists a met need as "~need-id"
 
 
@@ -124,11 +121,11 @@ class Matcher:
         entries: list[Service | FaqEntry] = [*kb.services.values(), *kb.faq.values()]
         self.analyzer.learn(text for entry in entries for text in _texts(entry))
         self.analyzer.protect_acronyms(
-            text for service in kb.services.values() for text in _field_texts(service, "name")
+            text for service in kb.services.values() for text in field_texts(service, "name")
         )
         self.analyzer.freeze()
         self._documents = [self._document(entry) for entry in entries]
-        self.entry_needs = {entry.id: self._needs_of(entry) for entry in entries}
+        self.entry_needs = {entry.id: needs_of(self.needs, entry) for entry in entries}
         self._need_postings: dict[str, list[tuple[int, float]]] = {}
         for index, entry in enumerate(entries):
             for need, weight in self.entry_needs[entry.id].items():
@@ -219,13 +216,6 @@ class Matcher:
                 overlap, names = met.get(index, (0.0, ()))
                 met[index] = (overlap + weight * strength / scale, (*names, NEED_MARK + need))
         return {index: (min(1.0, overlap), names) for index, (overlap, names) in met.items()}
-
-    def _needs_of(self, entry: Service | FaqEntry) -> dict[str, float]:
-        """The needs an entry meets: the ones it names, else those its text suggests."""
-        if entry.needs:
-            return {need: 1.0 for need in entry.needs if need in self.needs.needs}
-        return self.needs.met_by((text, weight) for name, weight in NEED_FIELDS.items()
-                                 for text in _field_texts(entry, name))
 
     def _slot_weight(self, slot: Slot) -> float:
         # A bare number (an age, an amount) sets the scene rather than the topic.
@@ -339,7 +329,7 @@ class Matcher:
         # is more about it than one that mentions it once.
         weights: dict[str, float] = {}
         texts = [(text, weight) for field_name, weight in FIELD_WEIGHTS.items()
-                 for text in _field_texts(entry, field_name)]
+                 for text in field_texts(entry, field_name)]
         texts.append((entry.id.replace("-", " "), FIELD_WEIGHTS["keywords"]))
         for text, weight in texts:
             for term, strength in self.analyzer.terms(text):
@@ -371,7 +361,7 @@ class Matcher:
         title_field = "name" if kind == "service" else "question"
         return tuple(
             frozenset((*slot.exact, *slot.loose, *slot.parts, *slot.synonyms))
-            for text in _field_texts(entry, title_field)[:1]
+            for text in field_texts(entry, title_field)[:1]
             for slot in self.analyzer.slots(text, correct=False)
             if slot.word not in self._weak
         )
@@ -447,16 +437,5 @@ def _offered(ranked: list[tuple[int, float]], min_score: float) -> list[tuple[in
     return [(index, score) for index, score in ranked if score >= floor][:MAX_RESULTS]
 
 
-def _field_texts(entry: Service | FaqEntry, field_name: str) -> list[str]:
-    value = getattr(entry, field_name, None)
-    if value is None:
-        return []
-    if isinstance(value, LocalText):
-        return [value.nl, value.en] if value.en else [value.nl]
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    return [str(value)]
-
-
 def _texts(entry: Service | FaqEntry) -> list[str]:
-    return [text for name in FIELD_WEIGHTS for text in _field_texts(entry, name)]
+    return [text for name in FIELD_WEIGHTS for text in field_texts(entry, name)]

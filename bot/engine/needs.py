@@ -19,6 +19,7 @@ from typing import Any
 import Stemmer
 
 from bot.engine.language import fold, load_yaml
+from bot.kb.models import FaqEntry, LocalText, Service
 
 NEEDS_FOLDER = "data/needs"
 MAX_GAP = 2  # words allowed between the words of a phrase ("rekeningen [niet meer] betalen")
@@ -26,6 +27,9 @@ EVENT_SHARE = 0.5  # a life event suggests its needs, more weakly than naming th
 NEIGHBOUR_SHARE = 0.4  # a broader or related need counts for this share
 ENTRY_NEEDS = 5  # an entry meets at most this many inferred needs
 ENTRY_SHARE = 0.4  # an inferred need must have this share of the entry's strongest one
+# Where an entry's needs are inferred from when it names none: its title and keywords most.
+NEED_FIELDS = {"name": 1.0, "question": 1.0, "keywords": 1.0, "examples": 0.8,
+               "summary": 0.6, "details": 0.2, "answer": 0.2}
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,24 @@ class NeedMap:
         for key in self.by_first[form]:
             if len(key) == 1 or _follows(key, variants, start + 1):
                 yield key
+
+
+def needs_of(need_map: NeedMap, entry: Service | FaqEntry) -> dict[str, float]:
+    """The needs an entry meets: the ones it names in `needs:`, else those its text suggests."""
+    if entry.needs:
+        return {need: 1.0 for need in entry.needs if need in need_map.needs}
+    return need_map.met_by((text, weight) for name, weight in NEED_FIELDS.items()
+                           for text in field_texts(entry, name))
+
+
+def field_texts(entry: Service | FaqEntry, field_name: str) -> list[str]:
+    """The texts of one field of an entry, Dutch and English."""
+    value = getattr(entry, field_name, None)
+    if isinstance(value, LocalText):
+        return [value.nl, value.en] if value.en else [value.nl]
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [] if value is None else [str(value)]
 
 
 def _follows(key: tuple[str, ...], variants: list[frozenset[str]], position: int) -> bool:

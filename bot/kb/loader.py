@@ -362,9 +362,10 @@ def _check_gemeenten(
 def _check_needs(collector: _Collector, sources: dict[str, YamlSource],
                  services: ServicesFile | None, faq: FaqFile | None) -> None:
     """Every `needs:` id must be in the shared map of needs."""
-    from bot.engine.needs import builtin_needs  # the engine owns the map
+    from bot.engine.needs import builtin_needs, needs_of  # the engine owns the map
 
-    known = builtin_needs().needs
+    need_map = builtin_needs()
+    known = need_map.needs
     listed: list[tuple[str, str, Sequence[Service | FaqEntry]]] = [
         ("services.yaml", "services", services.services if services else []),
         ("faq.yaml", "faq", faq.faq if faq else [])]
@@ -374,6 +375,11 @@ def _check_needs(collector: _Collector, sources: dict[str, YamlSource],
                 if need not in known:
                     _dangling(collector, sources[name], (key, index, "needs", position),
                               f"'{entry.id}' names need '{need}'", known)
+            if not entry.needs and not needs_of(need_map, entry):
+                collector.add(str(sources[name].path), sources[name].line_of((key, index)),
+                              f"'{entry.id}' meets no need of the shared map: name them in "
+                              "'needs:' (see `wegwijzer check --needs`), so residents who use "
+                              "other words still find it", warning=True)
 
 
 def _check_crisis_signals(collector: _Collector, source: YamlSource, crisis: CrisisFile) -> None:
