@@ -127,8 +127,8 @@ def test_a_named_need_is_used_instead_of_the_inferred_ones(tmp_path: Path) -> No
     edit(kb, "services.yaml", "keywords: [mantelzorg, mantelzorger, respijt]",
          "keywords: [mantelzorg, mantelzorger, respijt]\n    needs: [respijtzorg]")
     engine = Engine(load_knowledge_base(kb))
-    assert engine.matcher.entry_needs["mantelzorg"] == {"respijtzorg": 1.0}
-    assert engine.matcher.entry_needs["schuldhulp"]  # inferred from its text
+    assert engine.matcher.needs_met("service", "mantelzorg") == {"respijtzorg": 1.0}
+    assert engine.matcher.needs_met("service", "schuldhulp")  # inferred from its text
 
 
 def test_a_message_in_the_other_language_is_answered_in_it_with_one_tap_back(

@@ -329,8 +329,8 @@ class Engine:
         if follow_up:
             return Understanding(crisis, f"{FOLLOW_UP}{follow_up}", None)
         searched = text[:MAX_MATCH_CHARACTERS]
-        result = self.matcher.search(searched, allowed=self._allowed(state))
         asked = self.matcher.needs.read(searched)
+        result = self.matcher.search(searched, allowed=self._allowed(state), asked=asked)
         best = result.best
         if (best is None or best.score < GEMEENTE_TOPIC_BELOW) and self._gemeente_topic(
                 searched, asked):

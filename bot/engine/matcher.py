@@ -64,6 +64,7 @@ MAX_RECENT_ENTRIES = 200_000  # bound on remembered group-plus-own credits of ot
 # question's weight: the map finds entries in words their editor never used.
 NEED_WEIGHT = 0.3
 NEED_MARK = "~"  # a Match's `matched` lists a met need as "~need-id"
+NEED_CANDIDATES = 40  # per need, the documents that meet it most get a place in the ranking
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,15 @@ class Matcher:
         )
         self.analyzer.freeze()
         self._documents = [self._document(entry) for entry in entries]
-        self.entry_needs = {entry.id: needs_of(self.needs, entry) for entry in entries}
-        self._need_postings: dict[str, list[tuple[int, float]]] = {}
-        for index, entry in enumerate(entries):
-            for need, weight in self.entry_needs[entry.id].items():
-                self._need_postings.setdefault(need, []).append((index, weight))
+        self._doc_needs = [needs_of(self.needs, entry) for entry in entries]
+        # Per need, the documents that meet it most: a bounded set of candidates, so a need
+        # that half of a large knowledge base meets costs no more than a rare one.
+        postings: dict[str, list[tuple[float, int]]] = {}
+        for index, own in enumerate(self._doc_needs):
+            for need, weight in own.items():
+                postings.setdefault(need, []).append((-weight, index))
+        self._need_candidates = {need: tuple(index for _, index in sorted(found)[:NEED_CANDIDATES])
+                                 for need, found in postings.items()}
         # Per term: document index → credit (0..1). A one-term slot (most of them) uses this
         # mapping as it is, without copying it for every question.
         self._contact_terms: dict[str, list[tuple[str, float]]] = {}
@@ -159,8 +164,12 @@ class Matcher:
         *,
         allowed: Callable[[Kind, str], bool] | None = None,
         floor: float = MIN_SCORE,
+        asked: Mapping[str, float] | None = None,
     ) -> SearchResult:
-        """Rank documents for `text`; `allowed` filters (e.g. by the resident's gemeente)."""
+        """Rank documents for `text`; `allowed` filters (e.g. by the resident's gemeente).
+
+        `asked` is the text's needs when the caller read them already.
+        """
         slots = self.analyzer.slots(text)
         if not slots:
             return SearchResult((), False)
@@ -175,7 +184,8 @@ class Matcher:
                        for t in (*slot.exact, *slot.loose, *slot.parts, *slot.synonyms)}
         wanted = self.analyzer.wanted_kind(text)
         final: dict[int, float] = {}
-        met = self._need_overlap(text, allowed)
+        met = self._need_overlap(self.needs.read(text) if asked is None else asked, leaders,
+                                 allowed)
         for index in leaders:
             title = self._documents[index].title
             covered = sum(1 for word_terms in title if word_terms & query_terms)
@@ -200,22 +210,33 @@ class Matcher:
         return SearchResult.of([m for m in matches if any(
             word not in self._no_topic or word in names for word in m.matched)])
 
-    def _need_overlap(self, text: str, allowed: Callable[[Kind, str], bool] | None,
+    def needs_met(self, kind: Kind, entry_id: str) -> Mapping[str, float]:
+        """The needs an entry meets (named in `needs:`, or inferred), with their weight."""
+        return next(self._doc_needs[i] for i, d in enumerate(self._documents)
+                    if d.kind == kind and d.id == entry_id)
+
+    def _need_overlap(self, asked: Mapping[str, float], leaders: list[int],
+                      allowed: Callable[[Kind, str], bool] | None,
                       ) -> dict[int, tuple[float, tuple[str, ...]]]:
         """Per document: how much of the question's needs it meets (0..1), and which."""
-        asked = self.needs.read(text)
         if not asked:
             return {}
         scale = sum(asked.values())
+        wider = self.needs.expand(asked)
+        candidates = set(leaders)
+        for need in asked:  # the neighbours add to the score, not to the candidates
+            candidates.update(self._need_candidates.get(need, ()))
         met: dict[int, tuple[float, tuple[str, ...]]] = {}
-        for need, weight in self.needs.expand(asked).items():
-            for index, strength in self._need_postings.get(need, ()):
-                document = self._documents[index]
-                if allowed is not None and not allowed(document.kind, document.id):
-                    continue
-                overlap, names = met.get(index, (0.0, ()))
-                met[index] = (overlap + weight * strength / scale, (*names, NEED_MARK + need))
-        return {index: (min(1.0, overlap), names) for index, (overlap, names) in met.items()}
+        for index in candidates:
+            document = self._documents[index]
+            if allowed is not None and not allowed(document.kind, document.id):
+                continue
+            own = self._doc_needs[index]
+            shared = [need for need in own if need in wider]
+            if shared:
+                overlap = sum(wider[need] * own[need] for need in shared) / scale
+                met[index] = (min(1.0, overlap), tuple(NEED_MARK + need for need in shared))
+        return met
 
     def _slot_weight(self, slot: Slot) -> float:
         # A bare number (an age, an amount) sets the scene rather than the topic.

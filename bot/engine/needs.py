@@ -42,7 +42,7 @@ class Need:
     neighbours: tuple[str, ...]  # broader and related
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: one map per process
 class NeedMap:
     """The needs, and per stemmed word sequence the needs it stands for (with a weight)."""
 
@@ -53,17 +53,20 @@ class NeedMap:
 
     def read(self, text: str) -> dict[str, float]:
         """The needs a text names, each with its evidence (more words, more weight)."""
-        words = fold(text).split()
-        variants = [_variants(word) for word in words]
+        variants = [_variants(word) for word in fold(text).split()]
+        present = frozenset().union(*variants)
+        by_first, keys = self.by_first, self.keys
         found: dict[str, float] = {}
         seen: set[tuple[str, ...]] = set()
-        for start, first in enumerate(variants):
-            for form in first & self.by_first.keys():
-                for key in self._keys_from(form, variants, start):
-                    if key in seen:
+        for start, forms in enumerate(variants):
+            for form in forms:
+                for key in by_first.get(form, ()):
+                    # Most phrases fail on a word the text lacks: a cheap set test first.
+                    if key in seen or (len(key) > 1 and not (
+                            present.issuperset(key[1:]) and _follows(key, variants, start + 1))):
                         continue
                     seen.add(key)
-                    for need, weight in self.keys[key].items():
+                    for need, weight in keys[key].items():
                         found[need] = found.get(need, 0.0) + weight * len(key)
         return found
 
@@ -96,19 +99,20 @@ class NeedMap:
         return {need: round(weight / strongest, 3) for need, weight in ranked
                 if weight >= strongest * ENTRY_SHARE}
 
-    def _keys_from(self, form: str, variants: list[frozenset[str]],
-                   start: int) -> Iterable[tuple[str, ...]]:
-        for key in self.by_first[form]:
-            if len(key) == 1 or _follows(key, variants, start + 1):
-                yield key
-
 
 def needs_of(need_map: NeedMap, entry: Service | FaqEntry) -> dict[str, float]:
     """The needs an entry meets: the ones it names in `needs:`, else those its text suggests."""
     if entry.needs:
         return {need: 1.0 for need in entry.needs if need in need_map.needs}
-    return need_map.met_by((text, weight) for name, weight in NEED_FIELDS.items()
-                           for text in field_texts(entry, name))
+    return dict(_inferred(need_map, tuple((text, weight) for name, weight in NEED_FIELDS.items()
+                                          for text in field_texts(entry, name))))
+
+
+@lru_cache(maxsize=16384)
+def _inferred(need_map: NeedMap, texts: tuple[tuple[str, float], ...],
+              ) -> tuple[tuple[str, float], ...]:
+    """Inferred once per entry text: `wegwijzer check` and the matcher both ask."""
+    return tuple(need_map.met_by(texts).items())
 
 
 def field_texts(entry: Service | FaqEntry, field_name: str) -> list[str]:
