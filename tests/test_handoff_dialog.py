@@ -73,3 +73,61 @@ def test_walking_away_from_consent_is_fine() -> None:
     answer = engine.handle(consent, Text("schulden"))
     assert answer.state.handoff is None and answer.replies[0].text.startswith("📍 Schuldhulp")
     assert not any(e.kind == "open_request" for e in answer.effects)
+
+
+def test_the_residents_own_words_travel_only_when_ticked_and_exactly_as_shown() -> None:
+    """Issue 17: the last 3 questions are offered on the consent screen, not shared by
+    default; ticked, they are listed in full and sent exactly so; then forgotten."""
+    engine = handoff_engine()
+    state = State()
+    for text in ("ik heb schulden", "mijn moeder heeft dementie",
+                 "en ik slaap slecht van de zorgen", "wat is de wmo"):
+        state = engine.handle(state, Text(text)).state
+    assert state.story == ("mijn moeder heeft dementie", "en ik slaap slecht van de zorgen",
+                           "wat is de wmo")  # the last three; steering words are not kept
+    consent = engine.handle(state, Text("ik wil iemand spreken"))
+    assert consent.state.story == state.story
+    assert "Je eigen woorden (3 berichten): niet" in consent.replies[0].text
+    assert "mijn moeder heeft dementie" not in consent.replies[0].text
+    assert "k:story" in [o.token for o in consent.replies[0].options]
+    not_ticked = engine.handle(consent.state, Choice("k:yes"))
+    (effect,) = [e for e in not_ticked.effects if e.kind == "open_request"]
+    assert RequestDraft.from_json(effect.detail).story == ()
+    ticked = engine.handle(consent.state, Choice("k:story"))
+    screen = ticked.replies[0].text
+    for line in state.story:
+        assert f"“{line}”" in screen
+    assert "🙈 Mijn woorden toch niet" in [o.label for o in ticked.replies[0].options]
+    opened = engine.handle(ticked.state, Choice("k:yes"))
+    (effect,) = [e for e in opened.effects if e.kind == "open_request"]
+    assert RequestDraft.from_json(effect.detail).story == state.story
+    assert opened.state.story == () and not opened.state.share_story
+
+
+def test_without_own_words_the_consent_screen_offers_none() -> None:
+    consent = handoff_engine().handle(State(), Choice("h"))
+    assert "k:story" not in [o.token for o in consent.replies[0].options]
+    assert "eigen woorden" not in consent.replies[0].text
+
+
+def test_bel_me_opens_the_callback_flow_after_consent() -> None:
+    engine = handoff_engine()
+    consent = engine.handle(State(), Text("kunt u mij bellen?"))
+    assert consent.state.handoff == "consent" and consent.state.wants_callback
+    assert "• Je wilt gebeld worden" in consent.replies[0].text
+    opened = engine.handle(consent.state, Choice("k:yes"))
+    assert [e.kind for e in opened.effects] == ["open_request"]
+    assert opened.state.handoff == "callback_phone" and not opened.state.wants_callback
+    assert opened.replies[-1].contact_button  # "share my number", as in the callback flow
+    cancelled = engine.handle(engine.handle(State(), Text("bel me")).state, Choice("k:no"))
+    assert not cancelled.state.wants_callback
+
+
+@pytest.mark.parametrize("text", ["stop", "doei", "dat was het"])
+def test_stop_and_goodbye_end_politely(text: str) -> None:
+    # "klaar" alone is not here: the crisis check, which runs first, reads it as possible
+    # exhaustion ("ik ben er klaar mee") and asks; that check was left unchanged.
+    engine = handoff_engine()
+    turn = engine.handle(State(), Text(text))
+    assert turn.replies[0].text == engine.texts.get("goodbye", "nl")
+    assert "h" in [o.token for o in turn.replies[0].options]  # a person stays within reach

@@ -20,6 +20,7 @@ CHECK_YES, CHECK_NO = "y", "n"  # the answers to the check-in after worrying wor
 HANDOFF_STEP = "k:"
 YES, ADD_MESSAGE, TOGGLE_NAME, NO = "k:yes", "k:msg", "k:name", "k:no"
 CALLBACK_YES, CALLBACK_NO, STOP, SKIP = "k:cb", "k:nocb", "k:stop", "k:skip"
+TOGGLE_STORY = "k:story"  # share the resident's own recent messages, or not
 MOMENT, RATING = "k:m:", "k:r:"  # followed by the moment, or the rating 1–5
 
 # /vergeet's confirmation (bot/telegram/handlers/my_data.py).

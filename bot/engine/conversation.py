@@ -43,6 +43,8 @@ NO_CRISIS = CrisisResult()
 MAX_FOUND = 5  # services and answers shown, kept for a meedenker
 MAX_MATCH_CHARACTERS = 1000  # a long story is searched by its first part; crisis check sees all
 MAX_PENDING_CHARACTERS = 1000  # a question held during a crisis screen or check-in
+MAX_STORY = 3  # the resident's own recent messages a meedenker may see, if they agree
+MAX_STORY_CHARACTERS = 1000
 THANKS_SIGNS = frozenset("👍🙏👌❤")  # a smile alone is not a thank-you
 GEMEENTE_DOMAIN = "gemeente-algemeen"  # the map's domain of everyday gemeente matters
 GEMEENTE_TOPIC_SHARE = 0.6  # this share of a question's needs is gemeente business: the desk
@@ -152,11 +154,15 @@ class State:
     gemeente: str | None = None
     role: str | None = None
     awaiting_gemeente: bool = False
-    # What a meedenker may be told, if the resident agrees: never free text, only choices.
+    # What a meedenker may be told, if the resident agrees: their choices, and their own
+    # words only when they tick them on the consent screen (off by default).
     topic: str | None = None
     trail: tuple[str, ...] = ()  # labels of the tree options chosen
     found: tuple[str, ...] = ()  # "service:id" / "faq:id" shown, most recent last
     urgent: bool = False  # a crisis was signalled: a request goes to the front of the queue
+    story: tuple[str, ...] = ()  # the resident's last few questions, in their own words
+    share_story: bool = False
+    wants_callback: bool = False  # "bel me": ask for their number once the request is sent
     # The warm handoff: the step (consent, message, connected, …) and its draft.
     handoff: str | None = None
     request_id: int | None = None
@@ -181,7 +187,7 @@ class State:
             return cls()
         try:
             raw = json.loads(data)
-            for key in ("history", "trail", "found", "worry"):
+            for key in ("history", "trail", "found", "worry", "story"):
                 raw[key] = tuple(raw.get(key, ()))
             return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
         except (ValueError, TypeError):
@@ -345,10 +351,12 @@ class Engine:
         if asked is None:
             return None
         fact, rest = asked
-        # "pgb kosten" after another answer: the other words ask something new.
-        new = self.matcher.search(rest, allowed=self._allowed(state)).best if rest else None
-        shown = state.found[-1].partition(":")[2]
-        return fact if new is None or new.id == shown else None
+        if not self.matcher.topical(rest):  # "wat kost dat", "mag mijn dochter erbij zijn"
+            return fact
+        # "pgb kosten", "hoe laat vertrekt de trein": the other words ask something else,
+        # unless they point to the entry just shown.
+        best = self.matcher.search(rest, allowed=self._allowed(state)).best
+        return fact if best is not None and best.id == state.found[-1].partition(":")[2] else None
 
     def _gemeente_topic(self, text: str, asked: dict[str, float]) -> bool:
         """An everyday gemeente matter (paspoort, afval): the gemeente's own desk answers it."""
@@ -407,6 +415,9 @@ class Engine:
         if written is not None and written != state.lang:
             return self._switched(self._text(replace(state, lang=written), text))
         understanding = self.understand(state, text)
+        if understanding.intent is None and fold(text):  # a question, in their own words
+            story = (*state.story, text.strip()[:MAX_STORY_CHARACTERS])[-MAX_STORY:]
+            state = replace(state, story=story)
         crisis = understanding.crisis
         held = replace(state, pending=crisis.remainder[:MAX_PENDING_CHARACTERS] or None,
                        worry=crisis.calls)
@@ -477,6 +488,8 @@ class Engine:
             return self._restart(state)
         if intent == "handoff":
             return self._handoff(state)
+        if intent == "callback":
+            return self._handoff(replace(state, wants_callback=True))
         if intent == "something_else":
             return self._something_else(state)
         if intent in ("language_en", "language_nl", "language_toggle"):
@@ -620,7 +633,8 @@ class Engine:
 
     def _restart(self, state: State) -> Turn:
         state = replace(state, node=self.kb.tree.start, history=(), at_result=False,
-                        topic=None, trail=(), found=(), urgent=False)  # a new story
+                        topic=None, trail=(), found=(), urgent=False, story=(),
+                        share_story=False)  # a new story
         if self._needs_gemeente(state):
             state = replace(state, awaiting_gemeente=True)
             return Turn((self._gemeente_question(state),), state)

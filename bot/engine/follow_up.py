@@ -27,21 +27,24 @@ class FollowUps:
     """Which fact a short message asks about."""
 
     facts: dict[str, tuple[str, ...]]
-    referents: frozenset[str]
+    referents: frozenset[str]  # words that point back to what was shown
+    people: frozenset[str]  # who may come along: not a new topic
     short: int
 
     def fact_of(self, text: str) -> tuple[str, str] | None:
-        """The fact asked about ("cost", "hours", …) and the rest of the message, or None
-        when it is a new question."""
+        """The fact asked about ("cost", "hours", …) and the other words of the message, or
+        None when it does not ask about a fact."""
         words = fold(text).split()
         if not words or (len(words) > self.short and not self.referents & set(words)):
             return None
         padded = f" {' '.join(words)} "
         for fact, phrases in self.facts.items():
-            for phrase in phrases:
-                if f" {phrase} " in padded:
-                    rest = padded.replace(f" {phrase} ", " ", 1).split()
-                    return fact, " ".join(w for w in rest if w not in self.referents)
+            found = [phrase for phrase in phrases if f" {phrase} " in padded]
+            if found:
+                for phrase in found:
+                    padded = padded.replace(f" {phrase} ", " ")
+                ignored = self.referents | self.people
+                return fact, " ".join(w for w in padded.split() if w not in ignored)
         return None
 
 
@@ -50,7 +53,8 @@ def builtin_follow_ups() -> FollowUps:
     """The follow-up phrases shipped with the engine."""
     data = load_yaml(resources.files("bot.engine").joinpath(FACTS_FILE).read_text("utf-8"))
     facts = {fact: tuple(fold(p) for p in phrases) for fact, phrases in data["facts"].items()}
-    return FollowUps(facts, frozenset(data["referents"]), int(data["short"]))
+    return FollowUps(facts, frozenset(data["referents"]), frozenset(data["people"]),
+                     int(data["short"]))
 
 
 def answer(kb: KnowledgeBase, texts: Texts, shown: str, fact: str, lang: str,

@@ -210,6 +210,11 @@ class Matcher:
         return SearchResult.of([m for m in matches if any(
             word not in self._no_topic or word in names for word in m.matched)])
 
+    def topical(self, text: str) -> bool:
+        """Whether a text names a topic, beyond how or about whom someone asks."""
+        return any(slot.word not in self._no_topic and not self._weak.intersection(slot.exact)
+                   for slot in self.analyzer.slots(text, correct=False))
+
     def needs_met(self, kind: Kind, entry_id: str) -> Mapping[str, float]:
         """The needs an entry meets (named in `needs:`, or inferred), with their weight."""
         return next(self._doc_needs[i] for i, d in enumerate(self._documents)

@@ -25,6 +25,7 @@ from bot.engine.callbacks import (
     SKIP,
     STOP,
     TOGGLE_NAME,
+    TOGGLE_STORY,
     YES,
 )
 from bot.engine.cards import moment
@@ -64,13 +65,14 @@ class RequestDraft:
     message: str | None
     share_name: bool
     urgent: bool = False
+    story: tuple[str, ...] = ()  # only what the resident ticked
 
     def to_json(self) -> str:
         """For the open_request effect."""
         return json.dumps({
             "topic": self.topic, "answers": list(self.answers), "found": list(self.found),
             "lang": self.lang, "gemeente": self.gemeente, "message": self.message,
-            "share_name": self.share_name, "urgent": self.urgent,
+            "share_name": self.share_name, "urgent": self.urgent, "story": list(self.story),
         }, ensure_ascii=False)
 
     @classmethod
@@ -79,7 +81,7 @@ class RequestDraft:
         raw = json.loads(data)
         return cls(raw["topic"], tuple(raw["answers"]), tuple(raw["found"]), raw["lang"],
                    raw["gemeente"], raw["message"], bool(raw["share_name"]),
-                   bool(raw.get("urgent")))
+                   bool(raw.get("urgent")), tuple(raw.get("story", ())))
 
 
 class HandoffEngine(Engine):
@@ -117,6 +119,8 @@ class HandoffEngine(Engine):
             Option(t.get("button_add_message", lang), ADD_MESSAGE),
             Option(t.get("button_hide_name" if state.share_name else "button_share_name", lang),
                    TOGGLE_NAME),
+            *((Option(t.get("button_hide_story" if state.share_story else "button_share_story",
+                            lang), TOGGLE_STORY),) if state.story else ()),
             Option(t.get("button_consent_no", lang), NO),
         )
         return Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}", options)
@@ -139,8 +143,15 @@ class HandoffEngine(Engine):
                                value=state.gemeente or self.kb.gemeente.gemeenten[0]))
         lines.append(t.get("summary_name", lang, value="✓") if state.share_name
                      else t.get("summary_no_name", lang))
+        if state.wants_callback:
+            lines.append(t.get("summary_callback", lang))
         if state.draft_message:
             lines.append(t.get("summary_message", lang, value=state.draft_message))
+        if state.story and state.share_story:  # shown in full: exactly what will be sent
+            lines.append(t.get("summary_story", lang, value="\n".join(
+                f"  “{message}”" for message in state.story)))
+        elif state.story:
+            lines.append(t.get("summary_story_kept", lang, count=len(state.story)))
         return "\n".join(lines)
 
     def found_names(self, state: State) -> list[str]:
@@ -158,6 +169,9 @@ class HandoffEngine(Engine):
         step = state.handoff
         if token == TOGGLE_NAME and step == "consent":
             state = replace(state, share_name=not state.share_name)
+            return Turn((self._consent_reply(state),), state)
+        if token == TOGGLE_STORY and step == "consent" and state.story:
+            state = replace(state, share_story=not state.share_story)
             return Turn((self._consent_reply(state),), state)
         if token == ADD_MESSAGE and step == "consent":
             state = replace(state, handoff="message")
@@ -180,7 +194,8 @@ class HandoffEngine(Engine):
 
     def _cancel(self, state: State) -> Turn:
         team = self.kb.gemeente.team
-        state = replace(state, handoff=None, draft_message=None, share_name=False)
+        state = replace(state, handoff=None, draft_message=None, share_name=False,
+                        share_story=False, wants_callback=False)
         text = self.texts.get("handoff_cancelled", state.lang, team_name=team.name,
                               team_phone=team.phone or "-")
         return Turn((Reply(text, self._menu(state)),), state)
@@ -189,8 +204,11 @@ class HandoffEngine(Engine):
         only = self.kb.gemeente.gemeenten[0] if len(self.kb.gemeente.gemeenten) == 1 else None
         draft = RequestDraft(state.topic, state.trail, tuple(self.found_names(state)),
                              state.lang, state.gemeente or only, state.draft_message,
-                             state.share_name, state.urgent)
-        state = replace(state, handoff="connected", draft_message=None)
+                             state.share_name, state.urgent,
+                             state.story if state.share_story else ())
+        # Passed on or not, the words are not kept any longer than needed.
+        state = replace(state, handoff="connected", draft_message=None, story=(),
+                        share_story=False)
         t, lang = self.texts, state.lang
         hours = self.kb.gemeente.team.hours
         status = opening_status(hours, self.now()) if hours else None
@@ -207,8 +225,13 @@ class HandoffEngine(Engine):
                        Option(t.get("button_callback_no", lang), CALLBACK_NO),
                        Option(t.get("button_stop", lang), STOP))
         # {number} is filled in by the channel once the request has its number.
+        effects = (Effect("open_request", draft.to_json()),)
+        if state.wants_callback:  # "bel me": straight on to their number
+            asked = self._callback_choice(replace(state, wants_callback=False), CALLBACK_YES)
+            sent = Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}")
+            return Turn((sent, *asked.replies), asked.state, effects)
         reply = Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}", options)
-        return Turn((reply,), state, (Effect("open_request", draft.to_json()),))
+        return Turn((reply,), state, effects)
 
     def team_opens(self, lang: str) -> str | None:
         """When the team opens next, e.g. 'ma 09:00'; None when open now or unknown."""

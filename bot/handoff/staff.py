@@ -65,6 +65,9 @@ def request_card(request: Request, now: float, texts: Texts) -> str:
         lines.append(staff_text(texts, "staff_card_answers", answers=" › ".join(shared["answers"])))
     if shared.get("message"):
         lines.append(staff_text(texts, "staff_card_message", message=shared["message"]))
+    if shared.get("story"):
+        lines.append(staff_text(texts, "staff_card_story", story="\n".join(
+            f"“{message}”" for message in shared["story"])))
     if shared.get("found"):
         lines.append(staff_text(texts, "staff_card_found", found=", ".join(shared["found"])))
     lines.append(staff_text(texts, "staff_card_since", created=f"{created:%d-%m %H:%M}",

@@ -46,10 +46,13 @@ def describe(runtime: Runtime, state: State, requests: list[Request]) -> str:
         items.append(texts.get("my_data_found", lang, value=", ".join(state.found)))
     if state.pending:
         items.append(texts.get("my_data_pending", lang, value=state.pending))
+    if state.story:
+        items.append(texts.get("my_data_story", lang,
+                               value=" / ".join(f"“{m}”" for m in state.story)))
     for request in requests:
         shared = request.shared_data
         parts = [p for p in (shared.get("topic"), *shared.get("answers", []),
-                             shared.get("message")) if p]
+                             shared.get("message"), *shared.get("story", [])) if p]
         if request.name:
             parts.append(request.name)
         date = dt.datetime.fromtimestamp(request.created_at, AMSTERDAM).strftime("%d-%m-%Y")
