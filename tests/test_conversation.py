@@ -244,3 +244,14 @@ def test_state_survives_serialisation() -> None:
     assert State.from_json(state.to_json()) == state
     assert State.from_json("not json") == State()
     assert State.from_json('{"lang": "nl", "unknown": 1}') == State()
+
+
+def test_a_carer_sees_support_for_themselves_beside_the_answer(engine: Engine) -> None:
+    """Issue 17: the role question decides something."""
+    carer = engine.handle(State(role="carer"), Text("ik heb schulden"))
+    beside = [r for r in carer.replies if r.text == engine.texts.get("carer_support", "nl")]
+    assert beside and [o.token for o in beside[0].options] == ["s:mantelzorg"]
+    myself = engine.handle(State(role="self"), Text("ik heb schulden"))
+    assert engine.texts.get("carer_support", "nl") not in [r.text for r in myself.replies]
+    about_caring = engine.handle(State(role="carer"), Choice("s:mantelzorg"))
+    assert engine.texts.get("carer_support", "nl") not in [r.text for r in about_caring.replies]

@@ -198,3 +198,23 @@ def test_crisis_signals_are_checked_with_file_and_line(tmp_path: Path) -> None:
         encoding="utf-8")
     engine_kb = load_knowledge_base(kb, today=TODAY)
     assert engine_kb.crisis.signals == {"means": ["brug bij de stuw"]}
+
+
+def test_a_crowded_screen_and_a_repeated_target_are_warned_about(tmp_path: Path) -> None:
+    """Issue 17: at most 6 choices on a phone screen, never the same target twice."""
+    kb = copy_kb(tmp_path)
+    more = "".join(f"      - label: Ook geld {n}\n        faq: [wat-is-de-wmo]\n"
+                   for n in range(4))
+    edit(kb, "tree.yaml", "      - label: Mens\n        handoff: true\n",
+         "      - label: Mens\n        handoff: true\n" + more)
+    found = messages(kb)
+    assert "tree.yaml:15: warning: node 'onderwerp' has 7 choices; at most 6 fit on a phone " \
+           "screen (the bot adds back and meedenker): group some under a sub-question" in found
+    assert "tree.yaml:22: warning: node 'onderwerp': choice 4 leads to the same place as " \
+           "choice 2" in found
+    assert not any("node 'begin'" in m for m in found)  # same next, different role: fine
+
+
+def test_the_shipped_trees_fit_a_phone_screen() -> None:
+    for folder in (DEFAULT_KB, ACHTERHOEK_KB):
+        assert not [m for m in messages(folder) if "choices" in m or "same place" in m]

@@ -52,7 +52,9 @@ GEMEENTE_TOPIC_BELOW = 0.75  # …unless the knowledge base itself answers it th
 DOMAIN_EVIDENCE = 1.0  # a domain counts as asked about from one word on
 SEVERAL_DOMAINS = 2  # needs in this many domains at once: the generalist first
 FOLLOW_UP = "follow_up:"  # an Understanding's intent for a question about what was shown
-SEVERAL_NEEDS = "~several-needs"  # the generalist was put first (Match.matched)
+SEVERAL_NEEDS = "~several-needs"
+CARER_NEED = "mantelzorgondersteuning"  # what a carer is offered beside every answer
+CARER_DOMAIN = "mantelzorg"  # the generalist was put first (Match.matched)
 
 
 # ---- what goes in -------------------------------------------------------------------------
@@ -270,6 +272,7 @@ class Engine:
                                           kb.crisis.signals)
         self._intents = _Intents.builtin()
         self._follow_ups = follow_up.builtin_follow_ups()
+        self._carer_support = self._service_meeting(CARER_NEED)
         self.clock = clock or system_clock()
 
     def with_knowledge(self, kb: KnowledgeBase) -> Engine:
@@ -560,8 +563,35 @@ class Engine:
             text = self.texts.get("no_services_for_gemeente", lang, gemeente=state.gemeente or "")
             replies.append(Reply(text))
         state = replace(state, at_result=True)
+        shown: list[tuple[Kind, str]] = [
+            ("service" if e.detail.startswith("service:") else "faq", e.detail.partition(":")[2])
+            for e in effects]
+        replies += self._beside_for_carer(state, shown) if shown else []
         replies.append(Reply(self.texts.get("what_next", lang), self._menu(state)))
         return Turn(tuple(replies), state, tuple(effects))
+
+    def _service_meeting(self, need: str) -> str | None:
+        """The service that meets a need most, if any does."""
+        met = [(self.matcher.needs_met("service", sid).get(need, 0.0), sid)
+               for sid in self.kb.services]
+        best = max(met, default=(0.0, ""))
+        return best[1] if best[0] > 0 else None
+
+    def _beside_for_carer(self, state: State, shown: list[tuple[Kind, str]]) -> list[Reply]:
+        """A carer sees support for themselves beside the help for the one they care for."""
+        support = self._carer_support
+        if (state.role != "carer" or support is None
+                or not self._allowed(state)("service", support)):
+            return []
+        needs = self.matcher.needs
+        for kind, item_id in shown:
+            if item_id == support or any(
+                    needs.needs[need].domain == CARER_DOMAIN
+                    for need in self.matcher.needs_met(kind, item_id)):
+                return []  # the answer is about caring already
+        name = self.kb.services[support].name.get(state.lang)
+        return [Reply(self.texts.get("carer_support", state.lang),
+                      (Option(f"🤝 {name}", token(SERVICE, support)),))]
 
     def _node_reply(self, state: State) -> Reply:
         node = self.kb.tree.nodes[state.node or self.kb.tree.start]
@@ -688,6 +718,7 @@ class Engine:
                 others))
         elif others:
             replies.append(Reply(self.texts.get("also_relevant", lang), others))
+        replies += self._beside_for_carer(state, [(m.kind, m.id) for m in result.matches[:4]])
         replies.append(Reply(self.texts.get("what_next", lang), self._menu(state)))
         return Turn(tuple(replies), state, (Effect("shown", f"{best.kind}:{best.id}"),))
 
@@ -697,6 +728,7 @@ class Engine:
             return None
         state = replace(state, at_result=True)
         replies = (self._result_reply(state, kind, item_id),
+                   *self._beside_for_carer(state, [(kind, item_id)]),
                    Reply(self.texts.get("what_next", state.lang), self._menu(state)))
         return Turn(replies, state, (Effect("shown", f"{kind}:{item_id}"),))
 

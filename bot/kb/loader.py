@@ -21,11 +21,13 @@ from bot.kb.models import (
     Service,
     ServicesFile,
     Tree,
+    TreeNode,
 )
 from bot.kb.yamlsource import Location, YamlSource, YamlSyntaxError, read_yaml
 
 REQUIRED_FILES = ("services.yaml", "faq.yaml", "tree.yaml", "gemeente.yaml")
 STALE_AFTER_DAYS = 365
+MAX_CHOICES = 6  # tree choices on one phone screen, besides the bot's own buttons (issue 17)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -309,6 +311,7 @@ def _check_tree(
     if tree.start not in tree.nodes:
         _dangling(collector, source, ("start",), f"start names node '{tree.start}'", tree.nodes)
     for node_id, node in tree.nodes.items():
+        _check_screen(collector, source, node_id, node)
         for index, option in enumerate(node.options):
             loc: Location = ("nodes", node_id, "options", index)
             if option.next and option.next not in tree.nodes:
@@ -329,6 +332,25 @@ def _check_tree(
         if node_id not in reachable:
             collector.add(str(source.path), source.line_of(("nodes", node_id)),
                           f"node '{node_id}' cannot be reached from start '{tree.start}'")
+
+
+def _check_screen(collector: _Collector, source: YamlSource, node_id: str, node: TreeNode,
+                  ) -> None:
+    """A phone screen holds at most MAX_CHOICES choices, and never the same target twice."""
+    if len(node.options) > MAX_CHOICES:
+        collector.add(str(source.path), source.line_of(("nodes", node_id, "options")),
+                      f"node '{node_id}' has {len(node.options)} choices; at most {MAX_CHOICES} "
+                      "fit on a phone screen (the bot adds back and meedenker): group some "
+                      "under a sub-question", warning=True)
+    seen: dict[tuple[object, ...], int] = {}
+    for index, option in enumerate(node.options):
+        target = (option.next, tuple(option.services or ()), tuple(option.faq or ()),
+                  option.handoff, option.role)
+        if target in seen:
+            collector.add(str(source.path), source.line_of(("nodes", node_id, "options", index)),
+                          f"node '{node_id}': choice {index + 1} leads to the same place as "
+                          f"choice {seen[target] + 1}", warning=True)
+        seen.setdefault(target, index)
 
 
 def _reachable(tree: Tree) -> set[str]:
