@@ -163,3 +163,23 @@ def test_check_warns_about_an_entry_that_meets_no_need_and_lists_the_needs(
         result.stdout)
     assert "schuldhulp: schulden" in result.stdout and "(inferred)" in result.stdout
     assert "mantelzorg: - (inferred)" in result.stdout
+
+
+def test_free_clientondersteuning_is_offered_once_beside_answers_about_the_rules() -> None:
+    """Issue 19, part 4: one short line with a button, once per conversation, not beside
+    unrelated answers, and again after starting over."""
+    from bot.engine.conversation import Choice
+    from tests.kbtools import DEFAULT_KB
+
+    engine = Engine(load_knowledge_base(DEFAULT_KB))
+    line = engine.texts.get("client_support", "nl")
+    unrelated = engine.handle(State(), Choice("s:schuldhulp"))
+    assert line not in [r.text for r in unrelated.replies]
+    first = engine.handle(unrelated.state, Choice("f:keukentafelgesprek-voorbereiden"))
+    (support,) = [r for r in first.replies if r.text == line]
+    assert [o.token for o in support.options] == ["s:mee-clientondersteuning"]
+    again = engine.handle(first.state, Choice("f:bezwaar-maken"))
+    assert line not in [r.text for r in again.replies]  # once per conversation
+    restarted = engine.handle(again.state, Choice("r"))
+    after = engine.handle(restarted.state, Choice("f:bezwaar-maken"))
+    assert line in [r.text for r in after.replies]

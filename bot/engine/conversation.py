@@ -54,6 +54,11 @@ SEVERAL_DOMAINS = 2  # needs in this many domains at once: the generalist first
 FOLLOW_UP = "follow_up:"  # an Understanding's intent for a question about what was shown
 SEVERAL_NEEDS = "~several-needs"
 CARER_NEED = "mantelzorgondersteuning"  # what a carer is offered beside every answer
+SUPPORT_NEED = "clientondersteuning"  # free, independent support: offered once beside…
+RULES_NEEDS = frozenset({  # …an answer about these (issue 19)
+    "wmo-melding", "keukentafelgesprek", "wmo-aanvraag", "herindicatie", "bezwaar-beroep",
+    "pgb", "zorg-in-natura", "wlz-indicatie"})
+STRONG_NEED = 0.5  # an entry is about a need when it meets it at least this much
 CARER_DOMAIN = "mantelzorg"  # the generalist was put first (Match.matched)
 
 
@@ -165,6 +170,7 @@ class State:
     story: tuple[str, ...] = ()  # the resident's last few questions, in their own words
     share_story: bool = False
     wants_callback: bool = False  # "bel me": ask for their number once the request is sent
+    told_support: bool = False  # the line about free cliëntondersteuning was shown (once)
     # The warm handoff: the step (consent, message, connected, …) and its draft.
     handoff: str | None = None
     request_id: int | None = None
@@ -273,6 +279,8 @@ class Engine:
         self._intents = _Intents.builtin()
         self._follow_ups = follow_up.builtin_follow_ups()
         self._carer_support = self._service_meeting(CARER_NEED)
+        self._client_support = kb.gemeente.clientondersteuning or self._service_meeting(
+            SUPPORT_NEED)
         self.clock = clock or system_clock()
 
     def with_knowledge(self, kb: KnowledgeBase) -> Engine:
@@ -566,7 +574,8 @@ class Engine:
         shown: list[tuple[Kind, str]] = [
             ("service" if e.detail.startswith("service:") else "faq", e.detail.partition(":")[2])
             for e in effects]
-        replies += self._beside_for_carer(state, shown) if shown else []
+        beside, state = self._beside(state, shown)
+        replies += beside
         replies.append(Reply(self.texts.get("what_next", lang), self._menu(state)))
         return Turn(tuple(replies), state, tuple(effects))
 
@@ -577,7 +586,27 @@ class Engine:
         best = max(met, default=(0.0, ""))
         return best[1] if best[0] > 0 else None
 
-    def _beside_for_carer(self, state: State, shown: list[tuple[Kind, str]]) -> list[Reply]:
+    def _beside(self, state: State, shown: list[tuple[Kind, str]],
+                ) -> tuple[list[Reply], State]:
+        """Lines under an answer: support for a carer, and once free cliëntondersteuning."""
+        replies = self._for_carer(state, shown)
+        support = self._client_support
+        if (support is not None and not state.told_support
+                and self._allowed(state)("service", support)
+                and all(item_id != support and SUPPORT_NEED not in self._strong(kind, item_id)
+                        for kind, item_id in shown)
+                and any(RULES_NEEDS & self._strong(kind, item_id) for kind, item_id in shown)):
+            name = self.kb.services[support].name.get(state.lang)
+            replies.append(Reply(self.texts.get("client_support", state.lang),
+                                 (Option(f"🤝 {name}", token(SERVICE, support)),)))
+            state = replace(state, told_support=True)
+        return replies, state
+
+    def _strong(self, kind: Kind, item_id: str) -> set[str]:
+        return {need for need, weight in self.matcher.needs_met(kind, item_id).items()
+                if weight >= STRONG_NEED}
+
+    def _for_carer(self, state: State, shown: list[tuple[Kind, str]]) -> list[Reply]:
         """A carer sees support for themselves beside the help for the one they care for."""
         support = self._carer_support
         if (state.role != "carer" or support is None
@@ -664,7 +693,7 @@ class Engine:
     def _restart(self, state: State) -> Turn:
         state = replace(state, node=self.kb.tree.start, history=(), at_result=False,
                         topic=None, trail=(), found=(), urgent=False, story=(),
-                        share_story=False)  # a new story
+                        share_story=False, told_support=False)  # a new story
         if self._needs_gemeente(state):
             state = replace(state, awaiting_gemeente=True)
             return Turn((self._gemeente_question(state),), state)
@@ -718,7 +747,8 @@ class Engine:
                 others))
         elif others:
             replies.append(Reply(self.texts.get("also_relevant", lang), others))
-        replies += self._beside_for_carer(state, [(m.kind, m.id) for m in result.matches[:4]])
+        beside, state = self._beside(state, [(best.kind, best.id)])
+        replies += beside
         replies.append(Reply(self.texts.get("what_next", lang), self._menu(state)))
         return Turn(tuple(replies), state, (Effect("shown", f"{best.kind}:{best.id}"),))
 
@@ -727,8 +757,8 @@ class Engine:
         if not exists or not self._allowed(state)(kind, item_id):
             return None
         state = replace(state, at_result=True)
-        replies = (self._result_reply(state, kind, item_id),
-                   *self._beside_for_carer(state, [(kind, item_id)]),
+        beside, state = self._beside(state, [(kind, item_id)])
+        replies = (self._result_reply(state, kind, item_id), *beside,
                    Reply(self.texts.get("what_next", state.lang), self._menu(state)))
         return Turn(replies, state, (Effect("shown", f"{kind}:{item_id}"),))
 

@@ -114,9 +114,11 @@ def load_knowledge_base(folder: Path | str, *, today: dt.date | None = None) -> 
         _check_tree(collector, sources["tree.yaml"], tree, service_map, faq_map, services, faq)
     if gemeente and services:
         _check_gemeenten(collector, sources["services.yaml"], services, gemeente)
-        if gemeente.generalist and gemeente.generalist not in service_map:
-            _dangling(collector, sources["gemeente.yaml"], ("generalist",),
-                      f"generalist names service '{gemeente.generalist}'", service_map)
+        for key in ("generalist", "clientondersteuning"):
+            named = getattr(gemeente, key)
+            if named and named not in service_map:
+                _dangling(collector, sources["gemeente.yaml"], (key,),
+                          f"{key} names service '{named}'", service_map)
     _check_needs(collector, sources, services, faq)
     if crisis and crisis.signals:
         _check_crisis_signals(collector, sources["crisis.yaml"], crisis)

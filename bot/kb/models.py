@@ -305,6 +305,7 @@ class Gemeente(Strict):
     huisartsenpost: Huisartsenpost
     privacy: Privacy
     generalist: Identifier | None = None  # the one place for several problems at once
+    clientondersteuning: Identifier | None = None  # free, independent client support
     general_topics: GeneralTopics | None = None
 
 
