@@ -64,22 +64,31 @@ def test_tree_to_service_card_with_hours(engine: Engine) -> None:
     assert turn.state.role == "carer" and turn.state.history == ("begin",)
     assert turn.replies[0].text == "Waar gaat het over?"
     turn = engine.handle(turn.state, Choice("o:onderwerp:0"))
-    card = turn.replies[0].text
+    # Short first (issue 17): what it is, the first way to reach it, open or not.
+    assert turn.replies[0].text == ("📍 Schuldhulp\n\nGratis hulp als je schulden hebt.\n\n"
+                                    "Telefoon: 0475 538 888\n🕘 Nu open, tot 12:00")
+    assert [o.token for o in turn.replies[0].options] == ["m:service:schuldhulp"]
+    assert ("topic", "algemeen") in [(e.kind, e.detail) for e in turn.effects]
+    assert ("shown", "service:schuldhulp") in [(e.kind, e.detail) for e in turn.effects]
+    assert tokens(turn)[-3:] == [BACK, HANDOFF, RESTART]
+    more = engine.handle(turn.state, Choice("m:service:schuldhulp"))  # "Vertel me meer"
+    card = more.replies[0].text
     assert card.startswith("📍 Schuldhulp\n\nGratis hulp als je schulden hebt.")
     assert "Telefoon: 0475 538 888" in card
     assert "Website: https://www.example.nl/schulden" in card
     assert "🕘 Nu open, tot 12:00" in card
     assert "Open: ma 09:00-12:00, 13:00-17:00; di 09:00-17:00" in card
     assert "Gecontroleerd op 01-11-2026" in card
-    assert ("topic", "algemeen") in [(e.kind, e.detail) for e in turn.effects]
-    assert ("shown", "service:schuldhulp") in [(e.kind, e.detail) for e in turn.effects]
-    assert tokens(turn)[-3:] == [BACK, HANDOFF, RESTART]
+    assert [o.token for o in more.replies[-1].options] == [BACK, HANDOFF, RESTART]
+    assert engine.handle(turn.state, Choice("m:service:bestaat-niet")).replies[0].text == (
+        engine.texts.get("old_button", "nl"))
 
 
 def test_example_data_is_marked_on_the_card(engine: Engine) -> None:
     turn = engine.handle(State(), Choice("s:mantelzorg"))
-    assert "voorbeeldgegevens" in turn.replies[0].text
     assert "Bel of kijk op de website voor de tijden" in turn.replies[0].text
+    more = engine.handle(turn.state, Choice("m:service:mantelzorg"))
+    assert "voorbeeldgegevens" in more.replies[0].text
 
 
 def test_back_and_start_over_work_at_every_step(engine: Engine) -> None:
@@ -107,7 +116,8 @@ def test_free_text_finds_the_service(engine: Engine) -> None:
 def test_faq_answer_offers_related_services(engine: Engine) -> None:
     turn = engine.handle(State(), Text("wat is de wmo?"))
     assert turn.replies[0].text.startswith("❓ Wat is de Wmo?\n\nDe Wmo is de wet voor hulp thuis.")
-    assert [o.token for o in turn.replies[0].options] == ["s:schuldhulp"]
+    # "Vertel me meer" (the source and the date it was checked), then the related service.
+    assert [o.token for o in turn.replies[0].options] == ["m:faq:wat-is-de-wmo", "s:schuldhulp"]
 
 
 def test_close_matches_ask_which_one_is_meant(tmp_path: Path) -> None:
@@ -255,3 +265,19 @@ def test_a_carer_sees_support_for_themselves_beside_the_answer(engine: Engine) -
     assert engine.texts.get("carer_support", "nl") not in [r.text for r in myself.replies]
     about_caring = engine.handle(State(role="carer"), Choice("s:mantelzorg"))
     assert engine.texts.get("carer_support", "nl") not in [r.text for r in about_caring.replies]
+
+
+def test_a_long_explanation_comes_short_first_in_whole_sentences() -> None:
+    from bot.engine.cards import SHORT_WORDS, faq_short
+    from bot.engine.texts import Texts
+    from bot.kb.models import FaqEntry
+
+    sentence = "Dit is een zin van precies tien woorden voor de test."
+    entry = FaqEntry.model_validate({"id": "lang", "question": "Hoe zit het?",
+                                     "answer": " ".join([sentence] * 8)})
+    text, more = faq_short(entry, Texts({}), "nl")
+    body = text.split("\n\n", 1)[1]
+    assert more and body.endswith(".") and len(body.split()) <= SHORT_WORDS
+    assert body.count(sentence) == 4  # whole sentences, as many as fit
+    short = FaqEntry.model_validate({"id": "kort", "question": "Kort?", "answer": sentence})
+    assert faq_short(short, Texts({}), "nl") == (f"❓ Kort?\n\n{sentence}", False)

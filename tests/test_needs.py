@@ -175,11 +175,14 @@ def test_free_clientondersteuning_is_offered_once_beside_answers_about_the_rules
     line = engine.texts.get("client_support", "nl")
     unrelated = engine.handle(State(), Choice("s:schuldhulp"))
     assert line not in [r.text for r in unrelated.replies]
-    first = engine.handle(unrelated.state, Choice("f:keukentafelgesprek-voorbereiden"))
+    first = engine.handle(unrelated.state, Choice("f:wat-is-de-wmo"))
     (support,) = [r for r in first.replies if r.text == line]
     assert [o.token for o in support.options] == ["s:mee-clientondersteuning"]
-    again = engine.handle(first.state, Choice("f:bezwaar-maken"))
+    again = engine.handle(first.state, Choice("f:welke-wet-betaalt"))
     assert line not in [r.text for r in again.replies]  # once per conversation
     restarted = engine.handle(again.state, Choice("r"))
-    after = engine.handle(restarted.state, Choice("f:bezwaar-maken"))
+    after = engine.handle(restarted.state, Choice("f:welke-wet-betaalt"))
     assert line in [r.text for r in after.replies]
+    # An answer that already names the cliëntondersteuner gets no extra line.
+    named = engine.handle(State(), Choice("f:keukentafelgesprek-voorbereiden"))
+    assert line not in [r.text for r in named.replies]

@@ -151,16 +151,19 @@ async def test_understanding_over_telegram_follow_up_after_restart_english_and_d
     async with running_bot(botapi, db):
         botapi.user_sends_text(520, "ik heb schulden")
         card = (await botapi.wait_for_messages(520, 1))[-1]
-    assert "Schuldhulp" in card["text"]
+    assert "Schuldhulp" in card["text"] and "Website:" not in card["text"]  # short first
     async with running_bot(botapi, db):  # a restart in between
+        botapi.user_presses_button(520, card, "m:service:schuldhulp")  # "Vertel me meer"
+        full = (await botapi.wait_for_messages(520, 2))[-1]
+        assert "Website: https://www.example.nl/schulden" in full["text"]
         botapi.user_sends_text(520, "wat is het telefoonnummer?")
-        follow = (await botapi.wait_for_messages(520, 2))[-1]
+        follow = (await botapi.wait_for_messages(520, 3))[-1]
         botapi.user_sends_text(520, "where can I get help with my debts")
-        english = (await botapi.wait_for_messages(520, 3))[-1]
+        english = (await botapi.wait_for_messages(520, 4))[-1]
         botapi.user_sends_text(520, "ik moet mijn paspoort verlengen, waar kan dat")
-        desk = (await botapi.wait_for_messages(520, 4))[-1]
+        desk = (await botapi.wait_for_messages(520, 5))[-1]
         botapi.user_sends_text(520, "👍")
-        thanks = (await botapi.wait_for_messages(520, 5))[-1]
+        thanks = (await botapi.wait_for_messages(520, 6))[-1]
     assert follow["text"].startswith("Schuldhulp:") and "0475 538 888" in follow["text"]
     assert "Free help if you have debts." in english["text"] and "l:nl" in buttons(english)
     assert desk["text"].startswith("Daarvoor kun je terecht bij de gemeente")  # Dutch again

@@ -12,6 +12,7 @@ SERVICE = "s"  # s:<service id>
 FAQ = "f"  # f:<faq id>
 LANGUAGE = "l"  # l:<nl|en>
 GEMEENTE = "g"  # g:<index in gemeente.yaml's gemeenten>
+MORE = "m"  # m:<service|faq>:<id>: "Vertel me meer", the whole card or explanation
 # Single-letter buttons without a rest.
 BACK, RESTART, SOMETHING_ELSE, HANDOFF, CONTINUE = "b", "r", "x", "h", "c"
 CHECK_YES, CHECK_NO = "y", "n"  # the answers to the check-in after worrying words

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from bot.clock import AMSTERDAM
 from bot.engine.hours import always_open, opening_status
@@ -40,6 +41,38 @@ def service_card(service: Service, texts: Texts, lang: str, now: dt.datetime) ->
     elif service.checked:
         lines.append(texts.get("card_checked", lang, date=service.checked.strftime("%d-%m-%Y")))
     return "\n\n".join(lines)
+
+
+SHORT_WORDS = 45  # the first part of an answer: what it is and the first step (issue 17)
+
+
+def service_short(service: Service, texts: Texts, lang: str, now: dt.datetime) -> str:
+    """The first look at a service: what it is, how to reach it, and whether it is open."""
+    lines = [f"📍 {service.name.get(lang)}", service.summary.get(lang)]
+    contact = service.contact
+    first = next(((key, value) for key, value in (
+        ("card_phone", contact.phone if contact else None),
+        ("card_whatsapp", contact.whatsapp if contact else None),
+        ("card_website", contact.website if contact else None),
+        ("card_email", contact.email if contact else None),
+        ("card_address", contact.address if contact else None)) if value), None)
+    facts = [f"{texts.get(first[0], lang)}: {first[1]}"] if first else []
+    facts.append(hours_line(service.hours, texts, lang, now))
+    lines.append("\n".join(facts))
+    return "\n\n".join(lines)
+
+
+def faq_short(entry: FaqEntry, texts: Texts, lang: str) -> tuple[str, bool]:
+    """The first part of an explanation, in whole sentences; and whether there is more."""
+    answer = entry.answer.get(lang)
+    sentences = re.split(r"(?<=[.!?])\s+", answer.strip())
+    taken: list[str] = []
+    for sentence in sentences:
+        if taken and sum(len(s.split()) for s in (*taken, sentence)) > SHORT_WORDS:
+            break
+        taken.append(sentence)
+    more = len(taken) < len(sentences) or bool(entry.sources) or bool(entry.checked)
+    return "\n\n".join([f"❓ {entry.question.get(lang)}", " ".join(taken)]), more
 
 
 def faq_answer(entry: FaqEntry, texts: Texts, lang: str) -> str:

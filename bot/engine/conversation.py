@@ -22,13 +22,14 @@ from bot.engine.callbacks import (
     GEMEENTE,
     HANDOFF,
     LANGUAGE,
+    MORE,
     RESTART,
     SERVICE,
     SOMETHING_ELSE,
     TREE_OPTION,
     token,
 )
-from bot.engine.cards import faq_answer, moment, service_card
+from bot.engine.cards import faq_answer, faq_short, moment, service_card, service_short
 from bot.engine.crisis import CALLS, CrisisCheck, CrisisResult
 from bot.engine.hours import opening_status
 from bot.engine.language import fold
@@ -53,6 +54,7 @@ DOMAIN_EVIDENCE = 1.0  # a domain counts as asked about from one word on
 SEVERAL_DOMAINS = 2  # needs in this many domains at once: the generalist first
 FOLLOW_UP = "follow_up:"  # an Understanding's intent for a question about what was shown
 SEVERAL_NEEDS = "~several-needs"
+MORE_LABEL = 40  # characters of a name on a "Vertel me meer" button
 CARER_NEED = "mantelzorgondersteuning"  # what a carer is offered beside every answer
 SUPPORT_NEED = "clientondersteuning"  # free, independent support: offered once beside…
 RULES_NEEDS = frozenset({  # …an answer about these (issue 19)
@@ -471,6 +473,7 @@ class Engine:
             SOMETHING_ELSE: lambda s, r: self._something_else(s),
             HANDOFF: lambda s, r: self._handoff(s),
             CONTINUE: lambda s, r: self._continue(s),
+            MORE: self._more,
             CHECK_NO: lambda s, r: self._continue(s, notice="check_in_no"),
             CHECK_YES: lambda s, r: self._crisis(s, CrisisResult(
                 "acute", rules=("check_in_yes",), calls=s.worry or CALLS)),
@@ -562,10 +565,10 @@ class Engine:
         allowed = self._allowed(state)
         for service_id in option.services or []:
             if allowed("service", service_id):
-                replies.append(Reply(self._card(service_id, lang)))
+                replies.append(self._result_reply(state, "service", service_id))
                 effects.append(Effect("shown", f"service:{service_id}"))
         for faq_id in option.faq or []:
-            replies.append(self._faq_reply(state, faq_id))
+            replies.append(self._result_reply(state, "faq", faq_id))
             effects.append(Effect("shown", f"faq:{faq_id}"))
         if not replies:
             text = self.texts.get("no_services_for_gemeente", lang, gemeente=state.gemeente or "")
@@ -594,6 +597,7 @@ class Engine:
         if (support is not None and not state.told_support
                 and self._allowed(state)("service", support)
                 and all(item_id != support and SUPPORT_NEED not in self._strong(kind, item_id)
+                        and not (kind == "faq" and support in self.kb.faq[item_id].services)
                         for kind, item_id in shown)
                 and any(RULES_NEEDS & self._strong(kind, item_id) for kind, item_id in shown)):
             name = self.kb.services[support].name.get(state.lang)
@@ -763,19 +767,47 @@ class Engine:
         return Turn(replies, state, (Effect("shown", f"{kind}:{item_id}"),))
 
     def _result_reply(self, state: State, kind: Kind, item_id: str) -> Reply:
+        """Short first, more on request: what it is, the first step, and the contact."""
+        lang = state.lang
         if kind == "service":
-            return Reply(self._card(item_id, state.lang))
-        return self._faq_reply(state, item_id)
+            service = self.kb.services[item_id]
+            more = self._more_option(lang, service.name.get(lang), kind, item_id)
+            return Reply(service_short(service, self.texts, lang, self.now()), (more,))
+        entry = self.kb.faq[item_id]
+        text, has_more = faq_short(entry, self.texts, lang)
+        more_options = (self._more_option(lang, entry.question.get(lang), kind, item_id),
+                        ) if has_more else ()
+        return Reply(text, (*more_options, *self._related(state, item_id)))
+
+    def _more_option(self, lang: str, name: str, kind: Kind, item_id: str) -> Option:
+        short = name if len(name) <= MORE_LABEL else f"{name[:MORE_LABEL - 1]}…"
+        return Option(self.texts.get("button_more", lang, name=short),
+                      token(MORE, kind, item_id))
+
+    def _more(self, state: State, rest: str) -> Turn | None:
+        """"Vertel me meer": the whole card or explanation."""
+        named, _, item_id = rest.partition(":")
+        kind: Kind = "service" if named == "service" else "faq"
+        if named != kind or not self._allowed(state)(kind, item_id) or (
+                item_id not in (self.kb.services if kind == "service" else self.kb.faq)):
+            return None
+        full = (Reply(self._card(item_id, state.lang)) if kind == "service"
+                else self._faq_reply(state, item_id))
+        state = replace(state, at_result=True)
+        return Turn((full, Reply(self.texts.get("what_next", state.lang), self._menu(state))),
+                    state)
+
+    def _related(self, state: State, faq_id: str) -> tuple[Option, ...]:
+        allowed = self._allowed(state)
+        return tuple(
+            Option(f"📍 {self.kb.services[sid].name.get(state.lang)}", token(SERVICE, sid))
+            for sid in self.kb.faq[faq_id].services
+            if allowed("service", sid)
+        )
 
     def _faq_reply(self, state: State, faq_id: str) -> Reply:
         entry = self.kb.faq[faq_id]
-        allowed = self._allowed(state)
-        related = tuple(
-            Option(f"📍 {self.kb.services[sid].name.get(state.lang)}", token(SERVICE, sid))
-            for sid in entry.services
-            if allowed("service", sid)
-        )
-        return Reply(faq_answer(entry, self.texts, state.lang), related)
+        return Reply(faq_answer(entry, self.texts, state.lang), self._related(state, faq_id))
 
     def _card(self, service_id: str, lang: str) -> str:
         return service_card(self.kb.services[service_id], self.texts, lang, self.now())
