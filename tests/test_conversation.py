@@ -281,3 +281,24 @@ def test_a_long_explanation_comes_short_first_in_whole_sentences() -> None:
     assert body.count(sentence) == 4  # whole sentences, as many as fit
     short = FaqEntry.model_validate({"id": "kort", "question": "Kort?", "answer": sentence})
     assert faq_short(short, Texts({}), "nl") == (f"❓ Kort?\n\n{sentence}", False)
+
+
+def test_words_about_someone_cared_for_make_the_resident_a_carer(engine: Engine) -> None:
+    turn = engine.handle(State(), Text("mijn moeder kan haar rekeningen niet betalen"))
+    assert turn.state.role == "carer"
+    assert engine.texts.get("carer_support", "nl") in [r.text for r in turn.replies]
+    assert engine.handle(State(), Text("ik heb schulden")).state.role is None
+    assert engine.handle(State(role="self"), Text("mijn moeder")).state.role == "self"
+
+
+def test_roerdalen_starts_with_the_topics_and_caring_makes_a_carer() -> None:
+    from tests.kbtools import DEFAULT_KB
+
+    engine = Engine(load_knowledge_base(DEFAULT_KB))
+    start = engine.handle(State(), Start())
+    question = start.replies[-1]
+    assert question.text.startswith("Fijn dat je er bent. Waar gaat je vraag over?")
+    labels = [o.label for o in question.options if o.token.startswith("o:")]
+    assert len(labels) <= 6 and "Zorgen voor een ander" in labels
+    caring = engine.handle(start.state, Choice(f"o:onderwerp:{labels.index('Zorgen voor een ander')}"))
+    assert caring.state.role == "carer"

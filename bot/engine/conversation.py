@@ -231,6 +231,7 @@ class Understanding:
 class _Intents:
     whole: dict[str, str] = field(default_factory=dict)  # folded message → intent
     contains: dict[str, list[str]] = field(default_factory=dict)
+    carer: tuple[str, ...] = ()  # words of someone asking for the person they care for
 
     @classmethod
     def builtin(cls) -> _Intents:
@@ -238,7 +239,12 @@ class _Intents:
         data = yaml.safe_load(text)
         whole = {fold(p): intent for intent, items in data["whole"].items() for p in items}
         contains = {intent: [fold(p) for p in items] for intent, items in data["contains"].items()}
-        return cls(whole, contains)
+        return cls(whole, contains, tuple(fold(p) for p in data.get("carer", ())))
+
+    def speaks_as_carer(self, text: str) -> bool:
+        """Whether a message asks for someone the resident cares for."""
+        padded = f" {fold(text)} "
+        return any(f" {phrase} " in padded for phrase in self.carer)
 
     def of(self, text: str) -> str | None:
         folded = fold(text)
@@ -427,6 +433,8 @@ class Engine:
         written = written_in(text)
         if written is not None and written != state.lang:
             return self._switched(self._text(replace(state, lang=written), text))
+        if state.role is None and self._intents.speaks_as_carer(text):
+            state = replace(state, role="carer")
         understanding = self.understand(state, text)
         if understanding.intent is None and fold(text):  # a question, in their own words
             story = (*state.story, text.strip()[:MAX_STORY_CHARACTERS])[-MAX_STORY:]
