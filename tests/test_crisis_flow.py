@@ -55,7 +55,12 @@ def test_the_check_in_no_goes_on_with_the_question(engine: Engine) -> None:
     assert [e.kind for e in check_in.effects] == ["check_in"]
     answer = engine.handle(check_in.state, Choice(CHECK_NO))
     assert answer.replies[0].text.startswith("Fijn dat je het zegt.")
-    assert answer.replies[1].text.startswith("📍 Schuldhulp")
+    # Shorter and warmer (issue 17): a person first, then only the best answer, short.
+    assert answer.replies[1].text == engine.texts.get("gentle_person", "nl")
+    assert [o.token for o in answer.replies[1].options] == ["h"]
+    assert answer.replies[2].text.startswith("📍 Schuldhulp")
+    assert len(answer.replies) == 4 and answer.replies[3].text == engine.texts.get(
+        "what_next", "nl")
     assert answer.state.pending is None
 
 
@@ -125,6 +130,7 @@ async def test_over_telegram_the_check_in_keeps_the_question(
     assert "Je vraag die nog op antwoord wacht" in shown["text"] and "schulden" in shown["text"]
     assert answer["text"].startswith("Fijn dat je het zegt.")
     assert "\n\n📍 Schuldhulp" in answer["text"]
+    assert buttons(answer)[0] == "h"  # a person first
     assert "0800-0113" in screen["text"] and buttons(screen) == ["h", CONTINUE]
     assert after["text"].startswith("Vertel gerust wat er speelt")  # nothing left to answer
 

@@ -868,6 +868,15 @@ class Engine:
             reply = Reply(self.texts.get(key, state.lang), self._menu(state))
             return Turn((reply,), state)
         turn = self._respond(state, rest or "", understanding)
+        if notice == "check_in_no":
+            # Someone who sounded at the end of their rope: warmer, shorter, a person first.
+            lang = state.lang
+            person = Reply(self.texts.get("gentle_person", lang),
+                           (Option(self.texts.get("button_meedenker", lang), HANDOFF),))
+            first, *rest_replies = turn.replies
+            last = rest_replies[-1:] if rest_replies else []
+            return replace(turn, replies=(Reply(self.texts.get(notice, lang)), person, first,
+                                          *last))
         if notice:
             turn = replace(turn, replies=(Reply(self.texts.get(notice, state.lang)), *turn.replies))
         return turn
