@@ -218,6 +218,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     from bot.backup import database_path
     from bot.stats.command import build_report
+    from bot.stats.optional import ChartsMissing
     from bot.storage import SchemaTooNew
 
     since = None
@@ -236,6 +237,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
         kb = load_knowledge_base(args.kb)
     try:
         report = asyncio.run(build_report(db, since=since, output_format=args.format, kb=kb))
+    except ChartsMissing as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     except (sqlite3.Error, OSError, SchemaTooNew) as exc:
         print(f"Cannot read the database {db}: {exc}. Is it a Wegwijzer database?",
               file=sys.stderr)

@@ -94,7 +94,23 @@ async def run_doctor(
         db_path = settings.db_path
     checks.append(await check_database(db_path))
     checks.append(check_kb(kb))
+    checks.append(check_extras())
     return Report(checks, (settings.token,) if settings else ())
+
+
+def check_extras() -> Check:
+    """The optional extras: the bot runs without them, with less (a note says what)."""
+    from bot.stats.optional import CHARTS_INSTALL, SCRUB_INSTALL, installed
+
+    notes = []
+    if not installed("deduce"):
+        notes.append(f"! deduce is not installed: unanswered questions are counted, their text "
+                     f"is not kept. Install: {SCRUB_INSTALL}")
+    if not installed("matplotlib"):
+        notes.append(f"! matplotlib is not installed: reports come without a chart. "
+                     f"Install: {CHARTS_INSTALL}")
+    return Check("extras", "pass", "all installed" if not notes else
+                 f"{2 - len(notes)} of 2 installed", tuple(notes))
 
 
 def _describe(settings: Settings) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ async def test_a_healthy_setup_passes_every_check(
     code, out = await doctor(capsys)
     assert code == 0, out
     checks = out.splitlines()[:-1]
-    assert [text[:1] for text in checks] == ["✓"] * 5, out
+    assert [text[:1] for text in checks] == ["✓"] * 6, out
     assert line(out, "settings").startswith(f"✓ settings: Bot API {botapi.api_root}")
     assert line(out, "token") == f"✓ token: @WegwijzerTestBot (bot id {botapi.bot_user['id']}) answers getMe"
     assert line(out, "staff group") == (
@@ -63,6 +64,7 @@ async def test_a_healthy_setup_passes_every_check(
         f"✓ database: {setup}: schema {len(MIGRATIONS)} of {len(MIGRATIONS)}, integrity ok, "
         f"WAL, {setup.parent} writable")
     assert line(out, "knowledge base") == f"✓ knowledge base: {MINIMAL}: 0 error(s), 0 warning(s)"
+    assert line(out, "extras") == "✓ extras: all installed"
     assert out.endswith("All checks passed.\n")
     assert botapi.token not in out
     # TELEGRAM_API_URL is honoured: the questions reached the double.
@@ -84,7 +86,7 @@ async def test_a_wrong_token_fails_and_is_never_printed(
     assert line(out, "staff group") == "– staff group: not checked: the token must work first"
     assert line(out, "database").startswith("✓ database:")  # the other checks still run
     assert line(out, "knowledge base").startswith("✓ knowledge base:")
-    assert out.endswith("1 of 5 checks failed, 1 not run: fix the ✗ lines above and run "
+    assert out.endswith("1 of 6 checks failed, 1 not run: fix the ✗ lines above and run "
                         "'wegwijzer doctor' again.\n")
     assert WRONG_TOKEN not in out and "WRONG-token" not in out
 
@@ -261,3 +263,16 @@ async def test_an_older_database_is_upgraded_as_a_start_would(
     code, out = await doctor(capsys)
     assert code == 0, out
     assert f"    upgraded from schema 1 to {len(MIGRATIONS)}, as the bot does at start" in out
+
+
+def test_doctor_names_a_missing_extra_and_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.doctor import check_extras
+
+    assert check_extras().summary == "all installed"  # the test install has both
+    monkeypatch.setitem(sys.modules, "deduce", None)
+    check = check_extras()
+    assert check.status == "pass" and check.summary == "1 of 2 installed"
+    assert check.notes == ("! deduce is not installed: unanswered questions are counted, their "
+                           "text is not kept. Install: pip install 'wegwijzer[scrub]'",)

@@ -208,3 +208,31 @@ async def test_stopping_does_not_wait_for_a_stuck_scrubber(tmp_path: Path) -> No
         await asyncio.wait_for(keeper.close(grace_seconds=0.1), 5)
         assert scrubber.closed
         assert await storage.unanswered_texts() == []
+
+
+async def test_without_deduce_unanswered_questions_are_counted_but_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: deduce is the optional extra [scrub]."""
+    monkeypatch.setitem(sys.modules, "deduce", None)  # as if not installed
+    async with Storage.open(tmp_path / "s.db") as storage:
+        keeper = UnansweredKeeper(storage)
+        keeper.keep("mijn naam is Jan Jansen en ik zoek hulp")
+        await keeper.wait()
+        await keeper.close()
+        assert await storage.unanswered_texts() == []
+
+
+def test_without_matplotlib_the_chart_says_how_to_install_it(
+    filled_db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: matplotlib is the optional extra [charts]; the text report still works."""
+    from bot.cli import main
+    from bot.service.reports import report_messages
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["stats", "--db", str(filled_db), "--format", "png"]) == 2
+    assert "pip install 'wegwijzer[charts]'" in capsys.readouterr().err
+    assert main(["stats", "--db", str(filled_db)]) == 0
+    assert "Gesprekken: 12" in capsys.readouterr().out
+    assert [m.method for m in report_messages(1, "tekst", None, "x")] == ["sendMessage"]

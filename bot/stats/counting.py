@@ -7,6 +7,7 @@ import logging
 import time
 
 from bot.engine.conversation import Turn
+from bot.stats.optional import SCRUB_INSTALL, installed
 from bot.stats.scrub import ScrubberProcess
 from bot.storage import Storage, Writer
 
@@ -67,6 +68,10 @@ class UnansweredKeeper:
     ) -> None:
         self._storage = storage
         self._scrubber = scrubber or ScrubberProcess()
+        self._can_scrub = scrubber is not None or installed("deduce")
+        if not self._can_scrub:
+            log.info("deduce is not installed (%s): unanswered questions are counted, "
+                     "their text is not kept", SCRUB_INSTALL)
         self._tasks: set[asyncio.Task[None]] = set()
         # A sample is enough to improve the knowledge base, and scrubbing costs about 10 ms
         # of CPU each: keep at most `per_minute` (every question is still counted).
@@ -76,6 +81,8 @@ class UnansweredKeeper:
 
     def keep(self, text: str, owner: str | None = None) -> None:
         """Schedule one question (and its asker's keyed pseudonym); returns at once."""
+        if not self._can_scrub:
+            return  # without deduce the question is counted, its text never kept
         minute = int(time.monotonic() // 60)
         if minute != self._minute:
             self._minute, self._kept_this_minute = minute, 0

@@ -7,6 +7,8 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from bot.stats.optional import ChartsMissing, installed
+
 # The headline metrics, in the order a reader expects them, with Dutch names.
 HEADLINES = (
     ("conversations", "Gesprekken"),
@@ -91,7 +93,9 @@ def as_csv(rows: list[tuple[str, str, str, int]]) -> str:
 
 
 def as_png(weeks: list[Week]) -> bytes:
-    """A bar chart of the headline numbers per week."""
+    """A bar chart of the headline numbers per week; ChartsMissing without matplotlib."""
+    if not installed("matplotlib"):
+        raise ChartsMissing
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a server

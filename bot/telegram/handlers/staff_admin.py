@@ -55,7 +55,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime = runtime_of(context)
     week = iso_week(runtime.engine.now().timestamp())
     text, chart = await report_for(runtime, week)
-    await _reply(update, context, text, (chart, f"Wegwijzer, week {week} tot nu toe"))
+    await _reply(update, context, text,
+                 (chart, f"Wegwijzer, week {week} tot nu toe") if chart else None)
 
 
 async def reload_kb(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
