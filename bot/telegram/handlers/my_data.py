@@ -14,25 +14,20 @@ from bot.engine.conversation import State
 from bot.service.runtime import Runtime
 from bot.storage import ERASE_TRACES, THEN, Outgoing, Request
 from bot.telegram.handlers.runtime import runtime_of
-from bot.telegram.handlers.turn import turn
+from bot.telegram.handlers.turn import resident_turn
 
 log = logging.getLogger("wegwijzer.privacy")
 
 
 async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List, in plain words, everything stored about this resident."""
-    runtime = runtime_of(context)
-    chat = update.effective_chat
-    if chat is None:
-        return
-    async with turn(update, context) as writer:
-        if writer is None:
+    async with resident_turn(update, context) as here:
+        if here is None:
             return
-        state = State.from_json(await writer.load_state(chat.id))
-        requests = await writer.requests_of(chat.id)
-        text = describe(runtime, state, requests)
-        await writer.add_outgoing([Outgoing(chat.id, "sendMessage",
-                                            {"chat_id": chat.id, "text": text})])
+        writer, chat_id, state = here
+        text = describe(runtime_of(context), state, await writer.requests_of(chat_id))
+        await writer.add_outgoing([Outgoing(chat_id, "sendMessage",
+                                            {"chat_id": chat_id, "text": text})])
 
 
 def describe(runtime: Runtime, state: State, requests: list[Request]) -> str:
@@ -81,20 +76,17 @@ def describe(runtime: Runtime, state: State, requests: list[Request]) -> str:
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask once before erasing: a mistaken tap must not end an open conversation."""
-    runtime = runtime_of(context)
-    chat = update.effective_chat
-    if chat is None:
-        return
-    async with turn(update, context) as writer:
-        if writer is None:
+    texts = runtime_of(context).engine.texts
+    async with resident_turn(update, context) as here:
+        if here is None:
             return
-        lang = State.from_json(await writer.load_state(chat.id)).lang
-        texts = runtime.engine.texts
+        writer, chat_id, state = here
+        lang = state.lang
         markup = {"inline_keyboard": [
             [{"text": texts.get("button_forget_yes", lang), "callback_data": FORGET_YES}],
             [{"text": texts.get("button_forget_no", lang), "callback_data": FORGET_NO}]]}
-        await writer.add_outgoing([Outgoing(chat.id, "sendMessage", {
-            "chat_id": chat.id, "text": texts.get("forget_confirm", lang),
+        await writer.add_outgoing([Outgoing(chat_id, "sendMessage", {
+            "chat_id": chat_id, "text": texts.get("forget_confirm", lang),
             "reply_markup": markup})])
 
 
@@ -105,10 +97,11 @@ async def forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if chat is None or query is None or chat.type != "private":
         return
     texts = runtime.engine.texts
-    async with turn(update, context) as writer:
-        if writer is None:
+    async with resident_turn(update, context) as here:
+        if here is None:
             return
-        lang = State.from_json(await writer.load_state(chat.id)).lang
+        writer, _, state = here
+        lang = state.lang
         answer = Outgoing(chat.id, "answerCallbackQuery", {"callback_query_id": query.id})
         if query.data != FORGET_YES:
             await writer.add_outgoing([answer, Outgoing(chat.id, "sendMessage", {

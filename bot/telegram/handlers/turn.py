@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.engine.conversation import State
 from bot.storage import Writer
 from bot.telegram.handlers.runtime import runtime_of
 
@@ -23,3 +24,16 @@ async def turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> AsyncItera
     async with runtime.storage.write() as writer:
         yield writer if await writer.close_update(update.update_id) else None
     runtime.send(writer.items)
+
+
+@asynccontextmanager
+async def resident_turn(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                        ) -> AsyncIterator[tuple[Writer, int, State] | None]:
+    """Like `turn`, for a resident's private chat: the writer, the chat id and their state;
+    None for a replay or an update without a chat."""
+    chat = update.effective_chat
+    async with turn(update, context) as writer:
+        if writer is None or chat is None:
+            yield None
+        else:
+            yield writer, chat.id, State.from_json(await writer.load_state(chat.id))
