@@ -72,7 +72,8 @@ class WeeklyReport(Every):
         # even when the chart is refused or the bot stops halfway.
         async with storage.write() as writer:
             await writer.add_outgoing(report_messages(
-                self._runtime.staff_chat_id(), text, chart, f"Wegwijzer, week {week}"))
+                self._runtime.staff_chat_id(), text, chart,
+                self._runtime.staff_text("staff_report_caption", week=week)))
             await writer.set_meta(POSTED_KEY, week)
         self._runtime.send(writer.items)
         log.info("weekly report queued week=%s", week)

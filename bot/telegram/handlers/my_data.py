@@ -144,8 +144,7 @@ def _erase_in_staff_group(runtime: Runtime, request: Request) -> list[Outgoing]:
                               {"chat_id": staff, "message_id": request.card_message_id}))
     if request.status != "closed":
         calls.append(Outgoing(staff, "sendMessage", {"chat_id": staff, "text": (
-            f"🗑 Aanvraag #{request.id}: de inwoner heeft al zijn gegevens gewist. "
-            "De aanvraag en het onderwerp zijn verwijderd.")}))
+            runtime.staff_text("staff_resident_erased", number=request.id))}))
     return calls
 
 

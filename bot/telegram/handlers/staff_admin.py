@@ -56,7 +56,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     week = iso_week(runtime.engine.now().timestamp())
     text, chart = await report_for(runtime, week)
     await _reply(update, context, text,
-                 (chart, f"Wegwijzer, week {week} tot nu toe") if chart else None)
+                 (chart, runtime.staff_text("staff_stats_caption", week=week)) if chart else None)
 
 
 async def reload_kb(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -69,14 +69,16 @@ async def reload_kb(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     problems = await runtime.reload()
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        lines = [f"✗ De nieuwe kennisbank heeft {len(errors)} fout(en). De oude blijft actief."]
+        lines = [runtime.staff_text("staff_reload_refused", count=len(errors))]
         lines += [str(p) for p in errors[:MAX_PROBLEMS_SHOWN]]
         if len(errors) > MAX_PROBLEMS_SHOWN:
-            lines.append(f"… en nog {len(errors) - MAX_PROBLEMS_SHOWN}.")
+            lines.append(runtime.staff_text("staff_reload_more",
+                                            count=len(errors) - MAX_PROBLEMS_SHOWN))
         text = "\n".join(lines)
     else:
         kb = runtime.engine.kb
-        text = f"✓ Nieuwe kennisbank geladen: {len(kb.services)} diensten, {len(kb.faq)} vragen."
+        text = runtime.staff_text("staff_reload_done", services=len(kb.services),
+                                  faq=len(kb.faq))
     log.info("reload by admin result=%s", "refused" if errors else "ok")
     await _reply(update, context, text)
 
