@@ -65,6 +65,7 @@ MAX_RECENT_ENTRIES = 200_000  # bound on remembered group-plus-own credits of ot
 NEED_WEIGHT = 0.3
 NEED_MARK = "~"  # a Match's `matched` lists a met need as "~need-id"
 NEED_CANDIDATES = 40  # per need, the documents that meet it most get a place in the ranking
+NEED_SCALE_TOP = 3  # a long story names many needs: an entry is judged on the strongest few
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class Matcher:
         """Per document: how much of the question's needs it meets (0..1), and which."""
         if not asked:
             return {}
-        scale = sum(asked.values())
+        scale = sum(sorted(asked.values(), reverse=True)[:NEED_SCALE_TOP])
         wider = self.needs.expand(asked)
         candidates = set(leaders)
         for need in asked:  # the neighbours add to the score, not to the candidates
