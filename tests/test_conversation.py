@@ -86,7 +86,9 @@ def test_tree_to_service_card_with_hours(engine: Engine) -> None:
 
 def test_example_data_is_marked_on_the_card(engine: Engine) -> None:
     turn = engine.handle(State(), Choice("s:mantelzorg"))
-    assert "Bel of kijk op de website voor de tijden" in turn.replies[0].text
+    # No phone and no website on this card: it does not say "bel" (issue 18).
+    assert "De tijden weet ik niet. Een meedenker zoekt het met je uit" in turn.replies[0].text
+    assert "Bel" not in turn.replies[0].text
     more = engine.handle(turn.state, Choice("m:service:mantelzorg"))
     assert "voorbeeldgegevens" in more.replies[0].text
 
@@ -302,3 +304,20 @@ def test_roerdalen_starts_with_the_topics_and_caring_makes_a_carer() -> None:
     assert len(labels) <= 6 and "Zorgen voor een ander" in labels
     caring = engine.handle(start.state, Choice(f"o:onderwerp:{labels.index('Zorgen voor een ander')}"))
     assert caring.state.role == "carer"
+
+
+def test_a_card_without_hours_names_only_the_ways_it_shows() -> None:
+    import datetime as dt
+
+    from bot.engine.cards import hours_line
+    from bot.engine.texts import Texts
+    from bot.kb.models import Contact
+
+    texts, now = Texts({}), dt.datetime(2026, 12, 7, 10, tzinfo=dt.UTC)
+    both = Contact(phone="0475 538 888", website="https://www.example.nl")
+    assert hours_line(None, texts, "nl", now, both).endswith("Bel of kijk op de website voor "
+                                                             "de tijden")
+    phone = Contact(phone="0475 538 888")
+    assert hours_line(None, texts, "nl", now, phone) == "🕘 Bel voor de tijden"
+    site = Contact(website="https://www.example.nl")
+    assert hours_line(None, texts, "en", now, site) == "🕘 See the website for opening times"

@@ -8,7 +8,7 @@ import re
 from bot.clock import AMSTERDAM
 from bot.engine.hours import always_open, opening_status
 from bot.engine.texts import Texts
-from bot.kb.models import DAYS, FaqEntry, Hours, Service
+from bot.kb.models import DAYS, Contact, FaqEntry, Hours, Service
 
 
 def service_card(service: Service, texts: Texts, lang: str, now: dt.datetime) -> str:
@@ -32,7 +32,7 @@ def service_card(service: Service, texts: Texts, lang: str, now: dt.datetime) ->
         ):
             if value:
                 facts.append(f"{texts.get(key, lang)}: {value}")
-    facts.append(hours_line(service.hours, texts, lang, now))
+    facts.append(hours_line(service.hours, texts, lang, now, service.contact))
     if service.hours and not always_open(service.hours):  # "dag en nacht" says it all
         facts.append(f"{texts.get('card_hours', lang)}: {week_summary(service.hours, texts, lang)}")
     lines.append("\n".join(facts))
@@ -57,7 +57,7 @@ def service_short(service: Service, texts: Texts, lang: str, now: dt.datetime) -
         ("card_email", contact.email if contact else None),
         ("card_address", contact.address if contact else None)) if value), None)
     facts = [f"{texts.get(first[0], lang)}: {first[1]}"] if first else []
-    facts.append(hours_line(service.hours, texts, lang, now))
+    facts.append(hours_line(service.hours, texts, lang, now, service.contact))
     lines.append("\n".join(facts))
     return "\n\n".join(lines)
 
@@ -88,10 +88,12 @@ def faq_answer(entry: FaqEntry, texts: Texts, lang: str) -> str:
     return "\n\n".join(lines)
 
 
-def hours_line(hours: Hours | None, texts: Texts, lang: str, now: dt.datetime) -> str:
-    """'Nu open, tot 17:00', 'Gesloten, opent ma 09:00', or a hint to call."""
+def hours_line(hours: Hours | None, texts: Texts, lang: str, now: dt.datetime,
+               contact: Contact | None = None) -> str:
+    """'Nu open, tot 17:00', 'Gesloten, opent ma 09:00', or where to ask for the times:
+    only the ways the card really shows (no "bel" without a number)."""
     if hours is None:
-        return f"🕘 {texts.get('card_no_hours', lang)}"
+        return f"🕘 {texts.get(_ask_times(contact), lang)}"
     status = opening_status(hours, now)
     if status.open_now and status.until is None:
         return f"🕘 {texts.get('card_open_always', lang)}"
@@ -100,7 +102,17 @@ def hours_line(hours: Hours | None, texts: Texts, lang: str, now: dt.datetime) -
     if status.next_open:
         when = moment(status.next_open, texts, lang, now)
         return f"🕘 {texts.get('card_closed_opens', lang, when=when)}"
-    return f"🕘 {texts.get('card_no_hours', lang)}"
+    return f"🕘 {texts.get(_ask_times(contact), lang)}"
+
+
+def _ask_times(contact: Contact | None) -> str:
+    phone = bool(contact and (contact.phone or contact.whatsapp))
+    website = bool(contact and contact.website)
+    if phone and website:
+        return "card_no_hours"
+    if phone:
+        return "card_no_hours_call"
+    return "card_no_hours_website" if website else "card_no_hours_ask"
 
 
 def moment(when: dt.datetime, texts: Texts, lang: str, now: dt.datetime) -> str:

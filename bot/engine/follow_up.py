@@ -88,7 +88,7 @@ def _fact(service: Service, fact: str, texts: Texts, lang: str, now: dt.datetime
     if fact == "hours":
         if service.hours is None:
             return None
-        line = hours_line(service.hours, texts, lang, now)
+        line = hours_line(service.hours, texts, lang, now, service.contact)
         if always_open(service.hours):
             return line
         week = week_summary(service.hours, texts, lang)
