@@ -131,3 +131,13 @@ def test_stop_and_goodbye_end_politely(text: str) -> None:
     turn = engine.handle(State(), Text(text))
     assert turn.replies[0].text == engine.texts.get("goodbye", "nl")
     assert "h" in [o.token for o in turn.replies[0].options]  # a person stays within reach
+
+
+def test_walking_away_from_consent_forgets_the_callback_wish_and_the_tick() -> None:
+    engine = handoff_engine()
+    state = engine.handle(State(), Text("ik heb schulden")).state
+    consent = engine.handle(state, Text("bel me"))
+    ticked = engine.handle(consent.state, Choice("k:story")).state
+    assert ticked.wants_callback and ticked.share_story
+    away = engine.handle(ticked, Text("wat is de wmo")).state
+    assert not away.wants_callback and not away.share_story and away.handoff is None

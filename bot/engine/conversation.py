@@ -884,6 +884,7 @@ class Engine:
     def _handoff(self, state: State) -> Turn:
         team = self.kb.gemeente.team
         lang = state.lang
+        state = replace(state, wants_callback=False)  # phone-only: the number is the callback
         text = self.texts.get("handoff_phone", lang, team_name=team.name,
                               team_phone=team.phone or "-", team_hours=self.team_status(lang))
         if not self._team_open_now():

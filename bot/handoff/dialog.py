@@ -101,7 +101,8 @@ class HandoffEngine(Engine):
             return self._callback_phone(state, event)
         if step in ("consent", "callback_moment", "rating", "remark"):
             # Walking away from a question is fine; the conversation just goes on.
-            state = replace(state, handoff=None, draft_message=None)
+            state = replace(state, handoff=None, draft_message=None, share_story=False,
+                            wants_callback=False)
         return super().handle(state, event, queue_ahead=queue_ahead)
 
     # -- consent --
