@@ -534,22 +534,24 @@ async def test_a_message_that_reaches_nobody_is_pointed_the_way(
     assert all("Hoi Ans" not in m.get("text", "") for m in world.sent_messages(ANS))
 
 
+STORY = "mijn moeder heeft dementie en ik weet niet waar ik moet beginnen"
+
+
 async def test_the_residents_own_words_reach_the_card_only_when_ticked(
     world: BotApiDouble, tmp_path: Path
 ) -> None:
     """Issue 17 over Telegram: the story travels with consent, exactly as shown."""
     async with running_bot(world, tmp_path / "bot.db", handoff_engine()):
-        world.user_sends_text(ANS, "mijn moeder heeft dementie en ik kan het niet meer aan")
+        world.user_sends_text(ANS, STORY)
         await next_message(world, ANS, 0)
         world.user_sends_text(ANS, "/meedenker")
         consent = await next_message(world, ANS, 1)
         assert "k:story" in buttons(consent)
         world.user_presses_button(ANS, consent, "k:story")
         ticked = await next_message(world, ANS, 2)
-        assert "“mijn moeder heeft dementie en ik kan het niet meer aan”" in ticked["text"]
+        assert f"“{STORY}”" in ticked["text"]
         world.user_presses_button(ANS, ticked, "k:yes")
         await next_message(world, ANS, 3)
         await settle()
     card = staff_card(world, 1)["text"]
-    assert "Eigen woorden van de inwoner:\n“mijn moeder heeft dementie en ik kan het niet " \
-           "meer aan”" in card
+    assert f"Eigen woorden van de inwoner:\n“{STORY}”" in card

@@ -141,3 +141,31 @@ def test_walking_away_from_consent_forgets_the_callback_wish_and_the_tick() -> N
     assert ticked.wants_callback and ticked.share_story
     away = engine.handle(ticked, Text("wat is de wmo")).state
     assert not away.wants_callback and not away.share_story and away.handoff is None
+
+
+def test_worrying_words_never_enter_the_story() -> None:
+    engine = handoff_engine()
+    state = engine.handle(State(), Text("ik zit er helemaal doorheen, ik heb schulden")).state
+    assert state.story and "doorheen" not in " ".join(state.story)
+    assert "schulden" in state.story[-1]
+    screen = engine.handle(State(), Text("ik wil er niet meer zijn")).state
+    assert screen.story == ()
+
+
+def test_a_long_story_still_fits_on_one_request_card() -> None:
+    import json
+
+    from bot.handoff.staff import MAX_CARD, request_card
+    from bot.storage import Request
+
+    words = "😢 " * 499 + "einde"
+    shared = {"topic": "algemeen", "answers": [], "found": [], "lang": "nl", "gemeente": "X",
+              "message": "m" * 1000, "share_name": False, "story": [words] * 3}
+    request = Request(id=1, chat_id=5, status="open", urgent=0, shared=json.dumps(shared),
+                      name=None, callback_phone=None, callback_moment=None, created_at=0.0,
+                      claimed_at=None, closed_at=None, claimed_by=None, claimed_name=None,
+                      thread_id=None, card_message_id=None, remind_at=None, rating=None,
+                      remark=None)
+    card = request_card(request, 60.0, handoff_engine().texts)
+    assert len(card.encode("utf-16-le")) // 2 <= MAX_CARD
+    assert "m" * 1000 in card and card.splitlines()[-1]  # the rest of the card stays whole

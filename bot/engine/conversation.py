@@ -45,15 +45,15 @@ MAX_FOUND = 5  # services and answers shown, kept for a meedenker
 MAX_MATCH_CHARACTERS = 1000  # a long story is searched by its first part; crisis check sees all
 MAX_PENDING_CHARACTERS = 1000  # a question held during a crisis screen or check-in
 MAX_STORY = 3  # the resident's own recent messages a meedenker may see, if they agree
-MAX_STORY_CHARACTERS = 1000
+MAX_STORY_CHARACTERS = 500  # three of them and a message still fit on one request card
 THANKS_SIGNS = frozenset("👍🙏👌❤")  # a smile alone is not a thank-you
 GEMEENTE_DOMAIN = "gemeente-algemeen"  # the map's domain of everyday gemeente matters
 GEMEENTE_TOPIC_SHARE = 0.6  # this share of a question's needs is gemeente business: the desk
 GEMEENTE_TOPIC_BELOW = 0.75  # …unless the knowledge base itself answers it this well
 DOMAIN_EVIDENCE = 1.0  # a domain counts as asked about from one word on
-SEVERAL_DOMAINS = 2  # needs in this many domains at once: the generalist first
+SEVERAL_DOMAINS = 2  # needs in this many domains at once: the generalist second
 FOLLOW_UP = "follow_up:"  # an Understanding's intent for a question about what was shown
-SEVERAL_NEEDS = "~several-needs"
+SEVERAL_NEEDS = "~several-needs"  # Match.matched of the generalist that was added
 MORE_LABEL = 40  # characters of a name on a "Vertel me meer" button
 CARER_NEED = "mantelzorgondersteuning"  # what a carer is offered beside every answer
 SUPPORT_NEED = "clientondersteuning"  # free, independent support: offered once beside…
@@ -61,7 +61,7 @@ RULES_NEEDS = frozenset({  # …an answer about these (issue 19)
     "wmo-melding", "keukentafelgesprek", "wmo-aanvraag", "herindicatie", "bezwaar-beroep",
     "pgb", "zorg-in-natura", "wlz-indicatie"})
 STRONG_NEED = 0.5  # an entry is about a need when it meets it at least this much
-CARER_DOMAIN = "mantelzorg"  # the generalist was put first (Match.matched)
+CARER_DOMAIN = "mantelzorg"  # an answer in this domain is about caring already
 
 
 # ---- what goes in -------------------------------------------------------------------------
@@ -375,7 +375,7 @@ class Engine:
         # "pgb kosten", "hoe laat vertrekt de trein": the other words ask something else,
         # unless they point to the entry just shown.
         best = self.matcher.search(rest, allowed=self._allowed(state)).best
-        return fact if best is not None and best.id == state.found[-1].partition(":")[2] else None
+        return fact if best is not None and f"{best.kind}:{best.id}" == state.found[-1] else None
 
     def _gemeente_topic(self, text: str, asked: dict[str, float]) -> bool:
         """An everyday gemeente matter (paspoort, afval): the gemeente's own desk answers it."""
@@ -436,10 +436,14 @@ class Engine:
         if state.role is None and self._intents.speaks_as_carer(text):
             state = replace(state, role="carer")
         understanding = self.understand(state, text)
-        if understanding.intent is None and fold(text):  # a question, in their own words
-            story = (*state.story, text.strip()[:MAX_STORY_CHARACTERS])[-MAX_STORY:]
-            state = replace(state, story=story)
         crisis = understanding.crisis
+        # A question in their own words; after worrying words only the rest (as `pending`):
+        # crisis words are never kept (docs/privacy.md).
+        words = (text if crisis.level == "none" else crisis.remainder).strip()
+        if understanding.intent is None and fold(words) and (
+                crisis.level == "none" or self.matcher.topical(words)):
+            story = (*state.story, words[:MAX_STORY_CHARACTERS])[-MAX_STORY:]
+            state = replace(state, story=story)
         held = replace(state, pending=crisis.remainder[:MAX_PENDING_CHARACTERS] or None,
                        worry=crisis.calls)
         if crisis.is_crisis:
@@ -875,8 +879,10 @@ class Engine:
                            (Option(self.texts.get("button_meedenker", lang), HANDOFF),))
             first, *rest_replies = turn.replies
             last = rest_replies[-1:] if rest_replies else []
+            # Lines beside the answer are left out here, so they count as not yet shown.
             return replace(turn, replies=(Reply(self.texts.get(notice, lang)), person, first,
-                                          *last))
+                                          *last),
+                           state=replace(turn.state, told_support=state.told_support))
         if notice:
             turn = replace(turn, replies=(Reply(self.texts.get(notice, state.lang)), *turn.replies))
         return turn

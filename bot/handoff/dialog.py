@@ -136,7 +136,7 @@ class HandoffEngine(Engine):
             lines.append(t.get("summary_answers", lang, value=" › ".join(state.trail)))
         if state.found:
             lines.append(t.get("summary_found", lang, value=", ".join(self.found_names(state))))
-        if not lines:
+        if not (lines or state.story or state.draft_message or state.wants_callback):
             lines.append(t.get("summary_nothing_yet", lang))
         lines.append(t.get("summary_language", lang))
         if state.gemeente or len(self.kb.gemeente.gemeenten) == 1:
@@ -152,7 +152,8 @@ class HandoffEngine(Engine):
             lines.append(t.get("summary_story", lang, value="\n".join(
                 f"  “{message}”" for message in state.story)))
         elif state.story:
-            lines.append(t.get("summary_story_kept", lang, count=len(state.story)))
+            key = "summary_story_kept_one" if len(state.story) == 1 else "summary_story_kept"
+            lines.append(t.get(key, lang, count=len(state.story)))
         return "\n".join(lines)
 
     def found_names(self, state: State) -> list[str]:
@@ -229,7 +230,8 @@ class HandoffEngine(Engine):
         effects = (Effect("open_request", draft.to_json()),)
         if state.wants_callback:  # "bel me": straight on to their number
             asked = self._callback_choice(replace(state, wants_callback=False), CALLBACK_YES)
-            sent = Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}")
+            sent = Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}",
+                         (Option(t.get("button_stop", lang), STOP),))
             return Turn((sent, *asked.replies), asked.state, effects)
         reply = Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}", options)
         return Turn((reply,), state, effects)

@@ -15,6 +15,7 @@ from bot.engine.texts import Texts
 from bot.storage import Request
 
 MAX_TOPIC_TITLE = 128  # Telegram's limit for a forum topic name
+MAX_CARD = 4096  # Telegram's limit for a message text, in UTF-16 code units
 # The meedenkers' group reads Dutch; every staff text also has English in texts.yaml.
 STAFF_LANGUAGE = "nl"
 MOMENTS = ("ochtend", "middag", "avond")  # the callback moments a resident can choose
@@ -68,6 +69,7 @@ def request_card(request: Request, now: float, texts: Texts) -> str:
     if shared.get("story"):
         lines.append(staff_text(texts, "staff_card_story", story="\n".join(
             f"“{message}”" for message in shared["story"])))
+        story_line = len(lines) - 1
     if shared.get("found"):
         lines.append(staff_text(texts, "staff_card_found", found=", ".join(shared["found"])))
     lines.append(staff_text(texts, "staff_card_since", created=f"{created:%d-%m %H:%M}",
@@ -80,7 +82,24 @@ def request_card(request: Request, now: float, texts: Texts) -> str:
     else:
         lines.append(staff_text(texts, "staff_card_no_callback"))
     lines.append(status_line(request, texts))
-    return "\n".join(lines)
+    card = "\n".join(lines)
+    over = _utf16(card) - MAX_CARD
+    if over > 0 and shared.get("story"):  # the resident's own words give way first
+        story = lines[story_line]
+        lines[story_line] = _cut_utf16(story, max(0, _utf16(story) - over - 1)) + "…"
+        card = "\n".join(lines)
+    return card if _utf16(card) <= MAX_CARD else _cut_utf16(card, MAX_CARD - 1) + "…"
+
+
+def _utf16(text: str) -> int:
+    """Telegram counts a text's length in UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut_utf16(text: str, units: int) -> str:
+    """The longest start of `text` that fits in `units` UTF-16 code units."""
+    cut = text.encode("utf-16-le")[:units * 2]
+    return cut.decode("utf-16-le", errors="ignore")
 
 
 def status_line(request: Request, texts: Texts) -> str:

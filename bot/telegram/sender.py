@@ -133,7 +133,13 @@ class OutboxSender:
     async def _send_one(self, key: tuple[int, int | None], item: OutboxItem) -> None:
         if item.method in PACED_METHODS:
             await self._pacer.wait(item.chat_id)
-        delivered = await self._deliver(item)
+        try:
+            delivered = await self._deliver(item)
+        except Exception as exc:  # not Telegram's answer: the row stays for the next start
+            self._queued_ids.discard(item.id)
+            log.error("send failed method=%s error=%s; kept for the next start", item.method,
+                      type(exc).__name__)
+            return
         self._queued_ids.discard(item.id)
         if not delivered:  # the resident blocked the bot: the storage dropped the rest
             self._queued_ids.difference_update(i.id for i in self._workers.drop(key))
