@@ -287,8 +287,13 @@ def test_a_long_explanation_comes_short_first_in_whole_sentences() -> None:
 
 def test_words_about_someone_cared_for_make_the_resident_a_carer(engine: Engine) -> None:
     turn = engine.handle(State(), Text("mijn moeder kan haar rekeningen niet betalen"))
-    assert turn.state.role == "carer"
-    assert engine.texts.get("carer_support", "nl") in [r.text for r in turn.replies]
+    assert turn.state.role == "carer" and turn.state.cared_for == "moeder"
+    # The wording follows the resident's own words ("je moeder").
+    assert "En jij? Je zorgt voor je moeder. Ook voor jou is er steun:" in [
+        r.text for r in turn.replies]
+    english = engine.handle(State(), Text("my dad cannot pay his bills, who can help him"))
+    assert "And you? You care for your dad. There is support for you too:" in [
+        r.text for r in english.replies]
     assert engine.handle(State(), Text("ik heb schulden")).state.role is None
     assert engine.handle(State(role="self"), Text("mijn moeder")).state.role == "self"
 

@@ -162,6 +162,7 @@ class State:
     at_result: bool = False  # cards or answers were shown below `node`
     gemeente: str | None = None
     role: str | None = None
+    cared_for: str | None = None  # "moeder" when the resident wrote "mijn moeder": the wording
     awaiting_gemeente: bool = False
     # What a meedenker may be told, if the resident agrees: their choices, and their own
     # words only when they tick them on the consent screen (off by default).
@@ -241,10 +242,10 @@ class _Intents:
         contains = {intent: [fold(p) for p in items] for intent, items in data["contains"].items()}
         return cls(whole, contains, tuple(fold(p) for p in data.get("carer", ())))
 
-    def speaks_as_carer(self, text: str) -> bool:
-        """Whether a message asks for someone the resident cares for."""
+    def speaks_as_carer(self, text: str) -> str | None:
+        """The phrase by which a message asks for someone the resident cares for, if any."""
         padded = f" {fold(text)} "
-        return any(f" {phrase} " in padded for phrase in self.carer)
+        return next((phrase for phrase in self.carer if f" {phrase} " in padded), None)
 
     def of(self, text: str) -> str | None:
         folded = fold(text)
@@ -257,6 +258,12 @@ class _Intents:
             if any(f" {phrase} " in padded for phrase in phrases):
                 return intent
         return None
+
+
+def cared_for(phrase: str) -> str | None:
+    """'moeder' from 'mijn moeder' (or 'mother' from 'my mother'): for the wording."""
+    words = phrase.split()
+    return words[-1] if len(words) == 2 and words[0] in ("mijn", "mn", "my") else None
 
 
 def remember_choices(turn: Turn) -> Turn:
@@ -433,8 +440,9 @@ class Engine:
         written = written_in(text)
         if written is not None and written != state.lang:
             return self._switched(self._text(replace(state, lang=written), text))
-        if state.role is None and self._intents.speaks_as_carer(text):
-            state = replace(state, role="carer")
+        carer_words = self._intents.speaks_as_carer(text) if state.role is None else None
+        if carer_words:
+            state = replace(state, role="carer", cared_for=cared_for(carer_words))
         understanding = self.understand(state, text)
         crisis = understanding.crisis
         # A question in their own words; after worrying words only the rest (as `pending`):
@@ -635,8 +643,9 @@ class Engine:
                     for need in self.matcher.needs_met(kind, item_id)):
                 return []  # the answer is about caring already
         name = self.kb.services[support].name.get(state.lang)
-        return [Reply(self.texts.get("carer_support", state.lang),
-                      (Option(f"🤝 {name}", token(SERVICE, support)),))]
+        text = (self.texts.get("carer_support_for", state.lang, who=state.cared_for)
+                if state.cared_for else self.texts.get("carer_support", state.lang))
+        return [Reply(text, (Option(f"🤝 {name}", token(SERVICE, support)),))]
 
     def _node_reply(self, state: State) -> Reply:
         node = self.kb.tree.nodes[state.node or self.kb.tree.start]
