@@ -128,6 +128,7 @@ class Matcher:
         self.analyzer.freeze()
         self._documents = [self._document(entry) for entry in entries]
         self._doc_needs = [needs_of(self.needs, entry) for entry in entries]
+        self._position = {(d.kind, d.id): i for i, d in enumerate(self._documents)}
         # Per need, the documents that meet it most: a bounded set of candidates, so a need
         # that half of a large knowledge base meets costs no more than a rare one.
         postings: dict[str, list[tuple[float, int]]] = {}
@@ -218,8 +219,7 @@ class Matcher:
 
     def needs_met(self, kind: Kind, entry_id: str) -> Mapping[str, float]:
         """The needs an entry meets (named in `needs:`, or inferred), with their weight."""
-        return next(self._doc_needs[i] for i, d in enumerate(self._documents)
-                    if d.kind == kind and d.id == entry_id)
+        return self._doc_needs[self._position[(kind, entry_id)]]
 
     def _need_overlap(self, asked: Mapping[str, float], leaders: list[int],
                       allowed: Callable[[Kind, str], bool] | None,
