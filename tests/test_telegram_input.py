@@ -10,7 +10,8 @@ from botapi_double import BotApiDouble
 from telegram_harness import STAFF_CHAT, buttons, running_bot, settle
 
 from bot.config import configure_logging
-from bot.telegram.render import split_text, utf16_units
+from bot.engine.texts import utf16_units
+from bot.telegram.render import split_text
 
 BACK_TO_MENU = "Voor wie zoek je hulp?"
 

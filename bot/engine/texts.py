@@ -38,3 +38,18 @@ class Texts:
     def day_names(self, lang: str) -> list[str]:
         """Short weekday names, Monday first."""
         return self.get("day_names", lang).split()
+
+
+def utf16_units(text: str) -> int:
+    """Length as Telegram counts it: characters outside the BMP (most emoji) count twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fitting_prefix_length(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 units, never half a character."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)

@@ -11,7 +11,7 @@ import datetime as dt
 
 from bot.clock import AMSTERDAM
 from bot.engine.callbacks import CLAIM, RELEASE
-from bot.engine.texts import Texts
+from bot.engine.texts import Texts, fitting_prefix_length, utf16_units
 from bot.storage import Request
 
 MAX_TOPIC_TITLE = 128  # Telegram's limit for a forum topic name
@@ -83,23 +83,17 @@ def request_card(request: Request, now: float, texts: Texts) -> str:
         lines.append(staff_text(texts, "staff_card_no_callback"))
     lines.append(status_line(request, texts))
     card = "\n".join(lines)
-    over = _utf16(card) - MAX_CARD
+    over = utf16_units(card) - MAX_CARD
     if over > 0 and shared.get("story"):  # the resident's own words give way first
         story = lines[story_line]
-        lines[story_line] = _cut_utf16(story, max(0, _utf16(story) - over - 1)) + "…"
+        lines[story_line] = _cut(story, max(0, utf16_units(story) - over - 1))
         card = "\n".join(lines)
-    return card if _utf16(card) <= MAX_CARD else _cut_utf16(card, MAX_CARD - 1) + "…"
+    return card if utf16_units(card) <= MAX_CARD else _cut(card, MAX_CARD - 1)
 
 
-def _utf16(text: str) -> int:
-    """Telegram counts a text's length in UTF-16 code units (an emoji is two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _cut_utf16(text: str, units: int) -> str:
-    """The longest start of `text` that fits in `units` UTF-16 code units."""
-    cut = text.encode("utf-16-le")[:units * 2]
-    return cut.decode("utf-16-le", errors="ignore")
+def _cut(text: str, units: int) -> str:
+    """The start of `text` that fits in `units` UTF-16 code units, and an ellipsis."""
+    return text[:fitting_prefix_length(text, units)] + "…"
 
 
 def status_line(request: Request, texts: Texts) -> str:

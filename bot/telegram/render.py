@@ -6,15 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.engine.conversation import Option, Reply
+from bot.engine.texts import fitting_prefix_length, utf16_units
 from bot.storage import Outgoing
 
 MAX_MESSAGE_UNITS = 4096  # Telegram's limit, counted in UTF-16 code units
 MAX_CALLBACK_BYTES = 64
-
-
-def utf16_units(text: str) -> int:
-    """Length as Telegram counts it: characters outside the BMP (most emoji) count twice."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_UNITS) -> list[str]:
@@ -23,7 +19,7 @@ def split_text(text: str, limit: int = MAX_MESSAGE_UNITS) -> list[str]:
     rest = text
     while utf16_units(rest) > limit:
         # The longest prefix that fits; slicing a str never cuts a code point in half.
-        end = _fitting_prefix_length(rest, limit)
+        end = fitting_prefix_length(rest, limit)
         window = rest[:end]
         cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
         if cut < end // 2:  # no sensible boundary: cut hard rather than send tiny pieces
@@ -33,15 +29,6 @@ def split_text(text: str, limit: int = MAX_MESSAGE_UNITS) -> list[str]:
     if rest or not pieces:
         pieces.append(rest)
     return pieces
-
-
-def _fitting_prefix_length(text: str, limit: int) -> int:
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
 
 
 def keyboard(options: Iterable[Option]) -> dict[str, Any] | None:
