@@ -21,20 +21,8 @@ def service_card(service: Service, texts: Texts, lang: str, now: dt.datetime) ->
         facts.append(f"{texts.get('card_for_whom', lang)}: {service.for_whom.get(lang)}")
     if service.cost:
         facts.append(f"{texts.get('card_cost', lang)}: {service.cost.get(lang)}")
-    contact = service.contact
-    if contact:
-        for key, value in (
-            ("card_phone", contact.phone),
-            ("card_whatsapp", contact.whatsapp),
-            ("card_email", contact.email),
-            ("card_website", contact.website),
-            ("card_address", contact.address),
-        ):
-            if value:
-                facts.append(f"{texts.get(key, lang)}: {value}")
-    facts.append(hours_line(service.hours, texts, lang, now, service.contact))
-    if service.hours and not always_open(service.hours):  # "dag en nacht" says it all
-        facts.append(f"{texts.get('card_hours', lang)}: {week_summary(service.hours, texts, lang)}")
+    facts += _contact_lines(service.contact, CARD_CONTACTS, texts, lang)
+    facts += hours_lines(service, texts, lang, now)
     lines.append("\n".join(facts))
     if service.example_data:
         lines.append(f"⚠️ {texts.get('card_example_data', lang)}")
@@ -44,22 +32,34 @@ def service_card(service: Service, texts: Texts, lang: str, now: dt.datetime) ->
 
 
 SHORT_WORDS = 45  # the first part of an answer: what it is and the first step (issue 17)
+CARD_CONTACTS = ("phone", "whatsapp", "email", "website", "address")  # the whole card
+FIRST_CONTACTS = ("phone", "whatsapp", "website", "email", "address")  # the first look: one
 
 
 def service_short(service: Service, texts: Texts, lang: str, now: dt.datetime) -> str:
     """The first look at a service: what it is, how to reach it, and whether it is open."""
     lines = [f"📍 {service.name.get(lang)}", service.summary.get(lang)]
-    contact = service.contact
-    first = next(((key, value) for key, value in (
-        ("card_phone", contact.phone if contact else None),
-        ("card_whatsapp", contact.whatsapp if contact else None),
-        ("card_website", contact.website if contact else None),
-        ("card_email", contact.email if contact else None),
-        ("card_address", contact.address if contact else None)) if value), None)
-    facts = [f"{texts.get(first[0], lang)}: {first[1]}"] if first else []
+    facts = _contact_lines(service.contact, FIRST_CONTACTS, texts, lang)[:1]
     facts.append(hours_line(service.hours, texts, lang, now, service.contact))
     lines.append("\n".join(facts))
     return "\n\n".join(lines)
+
+
+def hours_lines(service: Service, texts: Texts, lang: str, now: dt.datetime) -> list[str]:
+    """Open now or when it opens, and the week's hours (not for day-and-night lines)."""
+    lines = [hours_line(service.hours, texts, lang, now, service.contact)]
+    if service.hours and not always_open(service.hours):  # "dag en nacht" says it all
+        lines.append(f"{texts.get('card_hours', lang)}: {week_summary(service.hours, texts, lang)}")
+    return lines
+
+
+def _contact_lines(contact: Contact | None, fields: tuple[str, ...], texts: Texts,
+                   lang: str) -> list[str]:
+    """'Telefoon: …' and the like, in the order given, for the ways the service has."""
+    if contact is None:
+        return []
+    return [f"{texts.get(f'card_{name}', lang)}: {value}" for name in fields
+            if (value := getattr(contact, name))]
 
 
 def faq_short(entry: FaqEntry, texts: Texts, lang: str) -> tuple[str, bool]:

@@ -294,6 +294,8 @@ class Engine:
         self._intents = _Intents.builtin()
         self._follow_ups = follow_up.builtin_follow_ups()
         self._carer_support = self._service_meeting(CARER_NEED)
+        topics = kb.gemeente.general_topics
+        self._desk_words = tuple(fold(word) for word in topics.topics) if topics else ()
         self._client_support = kb.gemeente.clientondersteuning or self._service_meeting(
             SUPPORT_NEED)
         self.clock = clock or system_clock()
@@ -386,9 +388,8 @@ class Engine:
 
     def _gemeente_topic(self, text: str, asked: dict[str, float]) -> bool:
         """An everyday gemeente matter (paspoort, afval): the gemeente's own desk answers it."""
-        topics = self.kb.gemeente.general_topics
         padded = f" {fold(text)} "
-        if topics and any(f" {fold(word)} " in padded for word in topics.topics):
+        if any(f" {word} " in padded for word in self._desk_words):
             return True
         total = sum(asked.values())
         desk = sum(w for need, w in asked.items()
@@ -404,9 +405,11 @@ class Engine:
         """
         generalist = self.kb.gemeente.generalist
         best = result.best
+        if best is None or generalist is None:
+            return result
         care = {need: w for need, w in asked.items()
                 if self.matcher.needs.needs[need].domain != GEMEENTE_DOMAIN}
-        if (best is None or generalist is None or result.ambiguous
+        if (result.ambiguous
                 or any(m.id == generalist for m in result.matches[:3])
                 or not self._allowed(state)("service", generalist)
                 or len(self.matcher.needs.domains_of(care, least=DOMAIN_EVIDENCE))

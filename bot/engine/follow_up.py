@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from bot.engine.cards import hours_line, week_summary
-from bot.engine.hours import always_open
+from bot.engine.cards import hours_lines
 from bot.engine.language import fold, load_yaml
 from bot.engine.texts import Texts
 from bot.kb.loader import KnowledgeBase
@@ -86,13 +85,7 @@ def _fact(service: Service, fact: str, texts: Texts, lang: str, now: dt.datetime
     if fact == "cost":
         return service.cost.get(lang) if service.cost else None
     if fact == "hours":
-        if service.hours is None:
-            return None
-        line = hours_line(service.hours, texts, lang, now, service.contact)
-        if always_open(service.hours):
-            return line
-        week = week_summary(service.hours, texts, lang)
-        return f"{line}\n{texts.get('card_hours', lang)}: {week}"
+        return "\n".join(hours_lines(service, texts, lang, now)) if service.hours else None
     value = {"phone": contact.phone if contact else None,
              "address": contact.address if contact else None,
              "website": contact.website if contact else None}.get(fact)

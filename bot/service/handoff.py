@@ -9,7 +9,7 @@ from typing import get_args
 from bot.engine.conversation import HandoffEffectKind, Reply, State, Turn
 from bot.handoff.dialog import RequestDraft
 from bot.service.runtime import Runtime
-from bot.service.staff_notes import card_refresh, staff_note
+from bot.service.staff_notes import note_and_card
 from bot.storage import Outgoing, Request, Writer
 
 # A crisis while connected marks the request urgent, so it is the channel's business too.
@@ -60,9 +60,9 @@ async def apply_handoff(
                 "message_id": origin.message_id, "_kind": "relay"}, request.id))
         elif effect.kind == "crisis" and state.handoff == "connected" and not request.urgent:
             await writer.update_request(request.id, urgent=1)
-            staff_calls += _note(runtime, request, "staff_crisis_note")
+            staff_calls += note_and_card(runtime, request, "staff_crisis_note")
         elif effect.kind == "close_request" and await writer.close_request(request.id):
-            staff_calls += _note(runtime, request, "staff_resident_stopped")
+            staff_calls += note_and_card(runtime, request, "staff_resident_stopped")
         elif effect.kind == "rating" and effect.detail.isdigit():
             await writer.update_request(request.id, rating=int(effect.detail))
         elif effect.kind == "remark":
@@ -71,14 +71,9 @@ async def apply_handoff(
             await writer.update_request(request.id, callback_phone=effect.detail)
         elif effect.kind == "callback_moment":
             await writer.update_request(request.id, callback_moment=effect.detail)
-            staff_calls += _note(runtime, request, "staff_callback_note", moment=effect.detail)
+            staff_calls += note_and_card(runtime, request, "staff_callback_note",
+                                         moment=effect.detail)
     return state, replies, staff_calls
-
-
-def _note(runtime: Runtime, request: Request, key: str, **values: object) -> list[Outgoing]:
-    """A note in the request's topic and its card redrawn."""
-    text = runtime.staff_text(key, number=request.id, **values)
-    return [staff_note(runtime, request, text), card_refresh(runtime, request)]
 
 
 async def _open(writer: Writer, runtime: Runtime, origin: Origin, detail: str) -> Request:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from bot.engine.conversation import State
 from bot.handoff.dialog import HandoffEngine
 from bot.service.runtime import Runtime
-from bot.service.staff_notes import card_refresh, staff_note
+from bot.service.staff_notes import note_and_card
 from bot.stats.counting import count_claim
 from bot.storage import Outgoing, Request, Writer
 
@@ -28,8 +28,7 @@ async def claim(writer: Writer, runtime: Runtime, request: Request, user_id: int
     claimed = await writer.request(request.id) or request
     await count_claim(writer, (claimed.claimed_at or runtime.clock.now()) - claimed.created_at)
     await _tell_resident(writer, runtime, claimed, "handoff_claimed", name=name)
-    note = runtime.staff_text("staff_claim_note", name=name, number=request.id)
-    await writer.add_outgoing([staff_note(runtime, claimed, note), card_refresh(runtime, claimed)])
+    await writer.add_outgoing(note_and_card(runtime, claimed, "staff_claim_note", name=name))
     log.info("request claimed request=%d", request.id)
     return runtime.staff_text("staff_claimed", number=request.id)
 
@@ -41,9 +40,7 @@ async def release(writer: Writer, runtime: Runtime, request: Request, user_id: i
         holder = request.claimed_name or runtime.staff_text("staff_whoever_claimed")
         return runtime.staff_text("staff_release_not_yours", name=holder, number=request.id)
     await _tell_resident(writer, runtime, request, "handoff_released")
-    await writer.add_outgoing([
-        staff_note(runtime, request, runtime.staff_text("staff_released_note", number=request.id)),
-        card_refresh(runtime, request)])
+    await writer.add_outgoing(note_and_card(runtime, request, "staff_released_note"))
     log.info("request released request=%d", request.id)
     return runtime.staff_text("staff_released", number=request.id)
 
@@ -79,14 +76,12 @@ async def finish(writer: Writer, runtime: Runtime, request: Request, *, back_to_
     state = State.from_json(await writer.load_state(request.chat_id))
     if back_to_bot:
         turn = engine.back_to_bot(state, request.claimed_name or "", note)
-        done = runtime.staff_text("staff_back_to_bot", number=request.id)
     else:
         turn = engine.ended(replace(state, request_id=request.id))
-        done = runtime.staff_text("staff_finished", number=request.id)
+    done = "staff_back_to_bot" if back_to_bot else "staff_finished"
     await writer.save_state(request.chat_id, turn.state.to_json())
     await writer.add_outgoing([*runtime.render(request.chat_id, turn.replies),
-                               staff_note(runtime, request, done),
-                               card_refresh(runtime, request)])
+                               *note_and_card(runtime, request, done)])
     log.info("request closed request=%d by=staff", request.id)
 
 

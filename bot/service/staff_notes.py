@@ -18,3 +18,10 @@ def card_refresh(runtime: Runtime, request: Request) -> Outgoing:
     staff = runtime.staff_chat_id()
     return Outgoing(staff, "editMessageText", {"chat_id": staff, "_kind": "edit_card"},
                     request.id)
+
+
+def note_and_card(runtime: Runtime, request: Request, key: str,
+                  **values: object) -> list[Outgoing]:
+    """A staff text as a note in the request's topic, and its card redrawn."""
+    text = runtime.staff_text(key, number=request.id, **values)
+    return [staff_note(runtime, request, text), card_refresh(runtime, request)]

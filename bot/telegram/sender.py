@@ -136,11 +136,11 @@ class OutboxSender:
         try:
             delivered = await self._deliver(item)
         except Exception as exc:  # not Telegram's answer: the row stays for the next start
-            self._queued_ids.discard(item.id)
             log.error("send failed method=%s error=%s; kept for the next start", item.method,
                       type(exc).__name__)
             return
-        self._queued_ids.discard(item.id)
+        finally:
+            self._queued_ids.discard(item.id)
         if not delivered:  # the resident blocked the bot: the storage dropped the rest
             self._queued_ids.difference_update(i.id for i in self._workers.drop(key))
             return
