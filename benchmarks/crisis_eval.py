@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/crisis_eval.py SET_FOLDER [--half tune|check] [--show]
        python benchmarks/crisis_eval.py --ordinary   (the eval questions of both knowledge bases)
---show lists what went wrong; never use it on tests/data/crisis_blind/fresh (frozen, unread).
+--show lists what went wrong; it refuses a frozen set (FROZEN_SETS), which stays unread.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.crisis_evaluation import Message, describe, load_messages, score
+from bot.crisis_evaluation import FROZEN_SETS, Message, describe, load_messages, score
 from bot.engine.crisis import CrisisCheck
 from bot.evaluation import load_cases
 
@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--show", action="store_true")
     parser.add_argument("--ordinary", action="store_true")
     args = parser.parse_args()
+    if args.show and args.folder and args.folder.name in FROZEN_SETS:
+        parser.error(f"{args.folder.name} is frozen: its messages are never shown")
     messages = ordinary_questions() if args.ordinary else load_messages(
         sorted(args.folder.glob("*.yaml")))
     if args.half:

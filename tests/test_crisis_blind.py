@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.crisis_evaluation import load_messages, message_id, missed_acute, score
+from bot.crisis_evaluation import FROZEN_SETS, load_messages, message_id, missed_acute, score
 from bot.engine.conversation import Engine
 from bot.engine.crisis import CrisisCheck
 from bot.evaluation import load_cases
@@ -29,12 +29,16 @@ BLIND = Path(__file__).parent / "data" / "crisis_blind"
 # set: (acute messages caught by the screen or the check-in, at least;
 #       near-crisis and ordinary messages that got the crisis screen, at most)
 FLOORS = {
-    "set1": (0.96, 0.005),   # rules tuned on half of it; the model trained on it
-    "set2": (0.99, 0.0),     # tuned and trained on it
+    "set1": (0.98, 0.004),   # rules tuned on half of it; the model trained on it
+    "set2": (0.99, 0.004),   # tuned and trained on it
     "set3": (0.99, 0.0),     # tuned and trained on it
-    "fresh": (0.99, 0.0),    # first measured blind at 70.3%, 3.0%; tuned on in round 2
-    "fresh2": (0.84, 0.03),  # measured blind at 69.7%, 3.0% after round 2; then trained on
-    "fresh3": (0.85, 0.064),  # frozen: measured once after the model; 85.0%, 6.3%
+    "fresh": (1.0, 0.0),     # first measured blind at 70.3%, 3.0%; tuned on in round 2
+    "fresh2": (0.96, 0.004),  # measured blind at 69.7%, 3.0% after round 2; then trained on
+    "fresh3": (0.93, 0.02),  # measured blind at 85.0%, 6.3% after round 3; then trained on
+    "train4a": (0.95, 0.017),  # training sets of round 4 (the model; a few general rules)
+    "train4b": (0.93, 0.004),
+    "train4c": (0.94, 0.024),
+    "fresh4": (0.93, 0.017),  # frozen: measured before round 4 (83.0%, 4.3%) and after it
 }
 
 
@@ -60,7 +64,8 @@ def test_no_acute_message_is_missed_beyond_the_known_ones(check: CrisisCheck) ->
                   missed_acute(check, load_messages(sorted((BLIND / name).glob("*.yaml"))))}
         listed = set(known[name] or ())
         new = {key: text for key, text in missed.items() if key not in listed}
-        assert not new, f"{name}: acute messages no longer caught: {list(new.values())}"
+        shown = list(new) if name in FROZEN_SETS else list(new.values())  # frozen: unread
+        assert not new, f"{name}: acute messages no longer caught: {shown}"
         caught = listed - set(missed)
         assert not caught, (f"{name}: {len(caught)} known misses are caught now; shorten the "
                             "list with tools/crisis_known_misses.py")

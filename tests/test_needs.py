@@ -101,7 +101,7 @@ def test_needs_in_several_domains_add_the_generalist_with_one_sentence(tmp_path:
     kb = copy_kb(tmp_path)
     edit(kb, "gemeente.yaml", "name: Testdorp", "name: Testdorp\ngeneralist: mantelzorg")
     engine = Engine(load_knowledge_base(kb))
-    story = "ik heb schulden en mijn moeder heeft dementie, ik zie door de stress niets meer"
+    story = "ik heb schulden en mijn moeder heeft dementie, ik slaap slecht door de stress"
     turn = engine.handle(State(), Text(story))
     assert engine.understand(State(), story).offered[1].id == "mantelzorg"
     why = [r for r in turn.replies if r.text.startswith("Je vraag gaat over meer dingen")]

@@ -9,13 +9,17 @@ A small, explainable model, with all its knowledge in data/crisis.yaml:
 3. Frames: past, reported (news, a song) or hypothetical wording in the same sentence lowers
    a rule one step, so alarming words about a film never get the crisis screen, while a
    worrying message still gets the check-in.
+4. A second reader (crisis_model.py) weighs the rules' outcome one step where it is nearly
+   sure: wording the rules missed gets the check-in, a worrying check-in the screen, and an
+   alarm in a plainly calm message the check-in. It never shows the screen without a
+   worrying signal the rules saw.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from itertools import product
@@ -23,7 +27,7 @@ from typing import Any, Literal
 
 import yaml
 
-from bot.engine.crisis_model import CrisisModel
+from bot.engine.crisis_model import CrisisModel, Scores
 from bot.engine.language import tokens
 from bot.engine.patterns import NOTHING, PatternWords, PhraseList, find_all, pattern_words
 
@@ -34,11 +38,13 @@ DEFAULT_WINDOW = 15  # words a rule's signals may lie apart
 # A signal that lowers a rule (a dementia that explains the hitting) counts within this many
 # words: "mijn zoon met autisme … mijn man slaat me" is not about the son.
 LOWERING_REACH = 20
-DEFAULT_FRAMES = ("past", "reported", "hypothetical", "professional")
+DEFAULT_FRAMES = ("past", "reported", "hypothetical", "professional", "study")
 NEGATION_REACH = 2  # a negation this many words before a signal cancels it
 MAX_COMBINATIONS = 64  # anchor hits tried per rule; a long story stays linear
 GEMEENTE_SIGNAL = "gemeente"  # a knowledge base's own `phrases:`, always acute
-MODEL_SIGNAL = "model"  # the second reader (crisis_model.py) raised a message to the check-in
+MODEL_SIGNAL = "model"  # the second reader (crisis_model.py) raised a message
+DOUBT_SIGNAL = "model_doubt"  # the second reader found the rules' alarm very unlikely
+ALONE_MIN_WORDS = 7  # the model alone (no worrying signal) judges messages of 7+ words only
 CALLS_FOR_SELF = ("113", "112", "veilig_thuis")  # a check-in asks first about oneself
 MANY, _MANY = 8, "veel"  # a number of 8 or more ("20 oxazepam") reads as "veel"
 
@@ -197,6 +203,34 @@ class CrisisCheck:
         reading = read(text)
         if not reading.words:
             return CrisisResult()
+        hits, frames = self._observe(reading)
+        outcomes = [(rule, *self._apply(rule, hits, frames, reading)) for rule in self.rules]
+        level: Level = max((lvl for _, lvl, _, _ in outcomes), key=LEVELS.index, default="none")
+        scores = self._model.scores(reading.words) if self._model else None
+        if level == "none":
+            return self._second_reading(reading, hits, scores)
+        deciding = [(rule, why, used) for rule, lvl, why, used in outcomes if lvl == level]
+        calls = sorted({rule.call for rule, _, _ in deciding}, key=CALLS.index)
+        calls += [call for call in CALLS if call not in calls]
+        signals = sorted({name for _, why, _ in deciding for name in why})
+        used = {position for _, _, positions in deciding for position in positions}
+        remainder = " ".join(word for i, word in enumerate(reading.words) if i not in used)
+        result = CrisisResult(level, tuple(signals), tuple(rule.name for rule, _, _ in deciding),
+                              tuple(calls), remainder)
+        return self._weighed(result, scores)
+
+    def observe(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The signals (not negated) and frames found in `text`, whatever the rules make of it."""
+        reading = read(text)
+        hits, frames = self._observe(reading)
+        return (frozenset(name for name, found in hits.items()
+                          if any(not hit.negated for hit in found)),
+                frozenset(name for name, sentences in frames.items() if sentences))
+
+    def _observe(
+        self, reading: _Reading,
+    ) -> tuple[dict[str, list[_Hit]], dict[str, set[int]]]:
+        """Every signal hit and, per frame, the sentences it covers."""
         matches = [self._words.matched_by(word) for word in reading.words]
         frame_matches = [self._frame_words.matched_by(word) for word in reading.words]
         # Found first, then removed: one saying must not hide the next one's words.
@@ -222,29 +256,47 @@ class CrisisCheck:
                 frames[name] = every_sentence
         if "concrete" in frames:  # a teacher telling what a pupil said today: a witness now
             frames["professional"] = frames.get("professional", set()) - frames["concrete"]
-        outcomes = [(rule, *self._apply(rule, hits, frames, reading)) for rule in self.rules]
-        level: Level = max((lvl for _, lvl, _, _ in outcomes), key=LEVELS.index, default="none")
-        if level == "none":
-            return self._second_reading(reading, hits)
-        deciding = [(rule, why, used) for rule, lvl, why, used in outcomes if lvl == level]
-        calls = sorted({rule.call for rule, _, _ in deciding}, key=CALLS.index)
-        calls += [call for call in CALLS if call not in calls]
-        signals = sorted({name for _, why, _ in deciding for name in why})
-        used = {position for _, _, positions in deciding for position in positions}
-        remainder = " ".join(word for i, word in enumerate(reading.words) if i not in used)
-        return CrisisResult(level, tuple(signals), tuple(rule.name for rule, _, _ in deciding),
-                            tuple(calls), remainder)
+        return hits, frames
 
     def _second_reading(
-        self, reading: _Reading, hits: Mapping[str, list[_Hit]],
+        self, reading: _Reading, hits: Mapping[str, list[_Hit]], scores: Scores | None,
     ) -> CrisisResult:
-        """The model's check-in for wording the rules missed: only after a worrying signal."""
+        """The model's check-in (or screen) for wording the rules missed."""
+        if scores is None or self._model is None:
+            return CrisisResult()
         worry = sorted(name for name, found in hits.items()
                        if name not in self._context and any(not hit.negated for hit in found))
-        if not worry or self._model is None or not self._model.raises(reading.words):
+        limits = self._model.thresholds
+        # With a worrying signal the model's word counts; with none, only near certainty in
+        # a message long enough to judge: on short ones its letter groups mislead it
+        # ("Goedemorgen, ik heb een vraag" scored 0.9 in held-out folds at five words).
+        if not worry and len(reading.words) < ALONE_MIN_WORDS:
             return CrisisResult()
-        return CrisisResult("possible", (MODEL_SIGNAL, *worry), (MODEL_SIGNAL,), CALLS_FOR_SELF,
-                            " ".join(reading.words))
+        if scores.worry < (limits.check_in_after_signal if worry else limits.check_in_alone):
+            return CrisisResult()
+        # The screen needs a worrying signal the rules saw too: never the model alone.
+        level: Level = "acute" if worry and scores.acute >= limits.screen else "possible"
+        return CrisisResult(level, (MODEL_SIGNAL, *worry), (MODEL_SIGNAL,),
+                            self._calls_for(frozenset(worry)), " ".join(reading.words))
+
+    def _weighed(self, result: CrisisResult, scores: Scores | None) -> CrisisResult:
+        """The rules' outcome, raised or lowered one step where the model is nearly sure."""
+        if scores is None or self._model is None:
+            return result
+        limits = self._model.thresholds
+        if result.level == "possible" and scores.acute >= limits.screen:
+            return replace(result, level="acute", signals=(*result.signals, MODEL_SIGNAL))
+        if (result.level == "acute" and scores.acute < limits.keep_screen
+                and GEMEENTE_SIGNAL not in result.rules):
+            # Alarming words in a plainly calm message (a song, a carer's task): ask first.
+            return replace(result, level="possible", signals=(*result.signals, DOUBT_SIGNAL))
+        return result
+
+    def _calls_for(self, worry: frozenset[str]) -> tuple[str, ...]:
+        """The numbers for a model's outcome: first that of the first rule naming a signal."""
+        first = next((rule.call for rule in self.rules if worry.intersection(rule.signals)),
+                     CALLS_FOR_SELF[0])
+        return (first, *(call for call in CALLS_FOR_SELF if call != first))
 
     def _negated(self, positions: list[int], reading: _Reading) -> bool:
         """A negation just before the signal or between its words, in the same clause."""
