@@ -25,6 +25,8 @@ def to_event(line: str, tokens: list[str]) -> Event:
     stripped = line.strip()
     if stripped.isdigit() and 1 <= int(stripped) <= len(tokens):
         return Choice(tokens[int(stripped) - 1])
+    if stripped.lower() == "/start":
+        return Start(terminal=True)  # the terminal's own privacy note, not Telegram's
     if stripped.startswith("/") and len(stripped) > 1 and " " not in stripped:
         return Command(stripped[1:])
     return Text(line)
@@ -37,7 +39,7 @@ def run_chat(
 ) -> int:
     """Talk until end of input or /stop; returns the exit code."""
     state = State()
-    turn = engine.handle(state, Start())
+    turn = engine.handle(state, Start(terminal=True))
     state = turn.state
     output, tokens = render(turn.replies)
     write(output)

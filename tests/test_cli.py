@@ -45,6 +45,13 @@ def test_chat_end_to_end_over_standard_input() -> None:
     assert out.rstrip().endswith("Tot ziens! / Goodbye!")
 
 
+def test_the_terminal_says_what_happens_to_the_conversation_there() -> None:
+    result = run("chat", "--kb", str(MINIMAL), stdin="/start\n/stop\n")
+    out = result.stdout
+    assert out.count("dit gesprek blijft op deze computer") == 2  # at the start and on /start
+    assert "Telegram zijn niet end-to-end versleuteld" not in out
+
+
 def test_chat_ends_cleanly_at_end_of_input() -> None:
     result = run("chat", "--kb", str(MINIMAL), stdin="1\n")
     assert result.returncode == 0

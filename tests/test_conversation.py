@@ -219,7 +219,12 @@ def test_meedenker_request_from_free_text_and_command(engine: Engine) -> None:
 def test_team_hours_say_when_they_open_next() -> None:
     friday_evening = dt.datetime(2026, 11, 27, 19, 0, tzinfo=dt.UTC)
     turn = make_engine(now=friday_evening).handle(State(), Command("meedenker"))
-    assert "Ze zijn weer bereikbaar op ma 09:00." in turn.replies[0].text
+    assert "Ze zijn weer bereikbaar vanaf maandag 09:00." in turn.replies[0].text
+    english = make_engine(now=friday_evening).handle(State(lang="en"), Command("meedenker"))
+    assert "They can be reached again on Monday at 09:00." in english.replies[0].text
+    sunday_evening = friday_evening + dt.timedelta(days=2)
+    tomorrow = make_engine(now=sunday_evening).handle(State(lang="en"), Command("meedenker"))
+    assert "They can be reached again tomorrow at 09:00." in tomorrow.replies[0].text
 
 
 def test_public_holidays_are_closed_but_day_and_night_services_stay_open(tmp_path: Path) -> None:
@@ -227,7 +232,7 @@ def test_public_holidays_are_closed_but_day_and_night_services_stay_open(tmp_pat
     kb = copy_kb(tmp_path)
     edit(kb, "services.yaml", '      di: "09:00-17:00"', '      di: "09:00-17:00"\n      vr: "09:00-17:00"')
     engine = make_engine(kb, now=christmas)
-    assert "Gesloten, opent ma 09:00" in engine.handle(State(), Choice("s:schuldhulp")).replies[0].text
+    assert "Gesloten, opent maandag 09:00" in engine.handle(State(), Choice("s:schuldhulp")).replies[0].text
     edit(kb, "services.yaml", "    example_data: true", "    example_data: true\n    hours: {ma: \"00:00-24:00\", di: \"00:00-24:00\", wo: \"00:00-24:00\", do: \"00:00-24:00\", vr: \"00:00-24:00\", za: \"00:00-24:00\", zo: \"00:00-24:00\"}")
     engine = make_engine(kb, now=christmas)
     assert "Dag en nacht open" in engine.handle(State(), Choice("s:mantelzorg")).replies[0].text

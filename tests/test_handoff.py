@@ -232,7 +232,7 @@ async def test_out_of_hours_offers_a_callback_with_the_contact_button(
 ) -> None:
     async with running_bot(world, tmp_path / "bot.db", handoff_engine(SUNDAY_20)):
         sent = await ask_for_meedenker(world, ANS)
-        assert "Het team is nu gesloten. Ze zijn er weer op morgen 09:00." in sent["text"]
+        assert "Het team is nu gesloten. Ze zijn er weer vanaf morgen 09:00." in sent["text"]
         assert "112" in sent["text"]
         world.user_presses_button(ANS, sent, "k:cb")
         ask = await next_message(world, ANS, 4)

@@ -116,16 +116,16 @@ def _ask_times(contact: Contact | None) -> str:
 
 
 def moment(when: dt.datetime, texts: Texts, lang: str, now: dt.datetime) -> str:
-    """'vandaag 13:00', 'morgen 09:00' or 'ma 09:00' in Dutch time."""
+    """'vandaag 13:00', 'morgen 09:00' or 'maandag 09:00' in Dutch time, to fit a sentence
+    ('tomorrow at 09:00', 'on Monday at 09:00' in English)."""
     local_now = now.astimezone(AMSTERDAM)
     days_ahead = (when.date() - local_now.date()).days
-    if days_ahead == 0:
-        day = texts.get("today", lang)
-    elif days_ahead == 1:
-        day = texts.get("tomorrow", lang)
-    else:
-        day = texts.day_names(lang)[when.weekday()]
-    return f"{day} {when.strftime('%H:%M')}"
+    time = when.strftime("%H:%M")
+    if days_ahead in (0, 1):
+        day = texts.get("today" if days_ahead == 0 else "tomorrow", lang)
+        return texts.get("moment_near", lang, day=day, time=time)
+    day = texts.get("day_names_full", lang).split()[when.weekday()]
+    return texts.get("moment_weekday", lang, day=day, time=time)
 
 
 def week_summary(hours: Hours, texts: Texts, lang: str) -> str:

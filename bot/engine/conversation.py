@@ -71,6 +71,8 @@ CARER_DOMAIN = "mantelzorg"  # an answer in this domain is about caring already
 class Start:
     """The resident opens the conversation (/start)."""
 
+    terminal: bool = False  # the console: nothing goes to Telegram, the privacy note says so
+
 
 @dataclass(frozen=True)
 class Text:
@@ -332,7 +334,7 @@ class Engine:
 
     def _step(self, state: State, event: Event) -> Turn:
         if isinstance(event, Start):
-            return self._start(state)
+            return self._start(state, terminal=event.terminal)
         if isinstance(event, Text):
             return self._text(state, event.text)
         if isinstance(event, Choice):
@@ -420,15 +422,14 @@ class Engine:
 
     # -- events --
 
-    def _start(self, state: State) -> Turn:
+    def _start(self, state: State, *, terminal: bool = False) -> Turn:
         state = State(lang=state.lang, gemeente=state.gemeente, role=None)
         t = self.texts
         settings = self.kb.gemeente
-        intro = [
-            Reply(t.get("welcome", state.lang, name=settings.name)),
-            Reply(t.get("privacy_note", state.lang, days=settings.privacy.retention_days,
-                        team_phone=settings.team.phone or "-")),
-        ]
+        privacy = t.get("privacy_note_terminal", state.lang) if terminal else t.get(
+            "privacy_note", state.lang, days=settings.privacy.retention_days,
+            team_phone=settings.team.phone or "-")
+        intro = [Reply(t.get("welcome", state.lang, name=settings.name)), Reply(privacy)]
         if self._needs_gemeente(state):
             state = replace(state, awaiting_gemeente=True)
             return Turn((*intro, self._gemeente_question(state)), state)

@@ -237,7 +237,7 @@ class HandoffEngine(Engine):
         return Turn((reply,), state, effects)
 
     def team_opens(self, lang: str) -> str | None:
-        """When the team opens next, e.g. 'ma 09:00'; None when open now or unknown."""
+        """When the team opens next, e.g. 'maandag 09:00'; None when open now or unknown."""
         hours = self.kb.gemeente.team.hours
         if hours is None:
             return None

@@ -16,7 +16,8 @@ from bot.storage.records import (
     iso_week,
 )
 from bot.storage.schema import MIGRATIONS
-from bot.storage.store import Storage, Writer
+from bot.storage.store import Storage
+from bot.storage.writer import Writer
 
 __all__ = [
     "ERASE_TRACES", "FILE_MARK", "MIGRATIONS", "THEN", "OutboxItem", "Outgoing",

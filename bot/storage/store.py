@@ -3,7 +3,8 @@
 One connection is the one writer. Writers take turns under a lock, because aiosqlite does not
 keep two coroutines' transactions apart on a shared connection; writers that queue up share
 one COMMIT, and plain turns that arrive together are written with one statement per table
-(both in group_commit.py).
+(both in group_commit.py). What a write transaction may do is the Writer's (writer.py); the
+SQL both use is in sql.py.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import aiosqlite
 from bot.clock import Clock, system_clock
 from bot.storage.group_commit import Batches, GroupCommit, Member
 from bot.storage.records import (
-    REQUEST_COLUMNS,
-    SETTABLE_REQUEST_COLUMNS,
     OutboxItem,
     Outgoing,
     PendingUpdate,
@@ -34,6 +33,19 @@ from bot.storage.records import (
 )
 from bot.storage.schema import MIGRATIONS
 from bot.storage.sent_journal import SentJournal
+from bot.storage.sql import (
+    SELECT_REQUEST,
+    SET_META,
+    STALE_REQUEST,
+    close_updates,
+    counts_upsert,
+    outbox_insert_rows,
+    outbox_items,
+    outbox_rows,
+    request_of,
+    save_states,
+)
+from bot.storage.writer import Writer
 
 # Telegram keeps an update for at most 24 hours, so two days of update_ids is enough to
 # recognise every repeat.
@@ -41,13 +53,6 @@ UPDATE_MEMORY_SECONDS = 2 * 24 * 3600
 STATE_CACHE_SIZE = 10_000
 SENT_BATCH = 500  # outbox rows deleted in one statement at most (SQLite limits parameters)
 MAX_TURN_BATCH = 200  # turns written together at most (SQLite limits parameters too)
-# Closed requests after the retention period; open ones nobody touched for that long are
-# abandoned and go too.
-STALE_REQUEST = ("(status = 'closed' AND closed_at < :cutoff) OR "
-                 "(status != 'closed' AND COALESCE(claimed_at, created_at) < :cutoff)")
-
-_SET_META = ("INSERT INTO meta(key, value) VALUES (?, ?) "
-             "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
 
 
 class Storage:
@@ -196,7 +201,7 @@ class Storage:
         Turns that arrive while others are written are written together (`Batches`).
         """
         # Encoded here, so that a reply that cannot be stored fails its own turn only.
-        turn = _QueuedTurn(update_id, chat_id, state, list(outgoing), _outbox_rows(outgoing),
+        turn = _QueuedTurn(update_id, chat_id, state, list(outgoing), outbox_rows(outgoing),
                            list(counts))
         return await self._turns.write(turn)
 
@@ -205,7 +210,7 @@ class Storage:
         now = self.clock.now()
         async with self._transaction():
             closed = await self._db.execute_fetchall(
-                f"{_close_updates(len(batch))} RETURNING update_id",
+                f"{close_updates(len(batch))} RETURNING update_id",
                 [value for turn in batch for value in (turn.update_id, now, now)])
             newly_closed = {int(row[0]) for row in closed}
             fresh = []
@@ -222,17 +227,17 @@ class Storage:
             pending: list[Awaitable[Any]] = []
             if states:
                 pending.append(self._db.execute(
-                    _save_states(len(states)), [v for row in states for v in row]))
+                    save_states(len(states)), [v for row in states for v in row]))
             if counts:
-                pending.append(self._db.execute(*_counts_upsert(counts)))
+                pending.append(self._db.execute(*counts_upsert(counts)))
             if rows:
-                pending.append(self._db.execute_fetchall(*_outbox_insert_rows(rows, now)))
+                pending.append(self._db.execute_fetchall(*outbox_insert_rows(rows, now)))
             results: list[Any] = await asyncio.gather(*pending, return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
                     raise result  # the batch's savepoint is rolled back
         # Committed: hand each turn its own stored replies, in the order they were inserted.
-        items = iter(_outbox_items(results[-1] if rows else [],
+        items = iter(outbox_items(results[-1] if rows else [],
                                    [call for turn in fresh for call in turn.outgoing]))
         written: dict[int, list[OutboxItem]] = {}
         for turn in fresh:
@@ -269,8 +274,8 @@ class Storage:
 
     async def get_request(self, request_id: int) -> Request | None:
         """One request by number, outside a transaction."""
-        row = await self._fetch_one(f"{_SELECT_REQUEST} WHERE id = ?", (request_id,))
-        return _request(row) if row else None
+        row = await self._fetch_one(f"{SELECT_REQUEST} WHERE id = ?", (request_id,))
+        return request_of(row) if row else None
 
     # ---- outbox --------------------------------------------------------------------------
 
@@ -413,7 +418,7 @@ class Storage:
     async def set_meta(self, key: str, value: str) -> None:
         """Store a small named value."""
         async with self._one_statement():
-            await self._db.execute(_SET_META, (key, value))
+            await self._db.execute(SET_META, (key, value))
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the database file and empty it, so erased rows are gone."""
@@ -444,263 +449,6 @@ class Storage:
         return self._group.member(savepoint=False)
 
 
-def _values(rows: int, width: int) -> str:
-    row = f"({', '.join('?' * width)})"
-    return ", ".join([row] * rows)
-
-
-def _close_updates(count: int) -> str:
-    # One statement for both cases: a polled update is new here; a webhook update was stored
-    # first and is closed now (its content cleared). Handled before: no change.
-    return (f"INSERT INTO updates(update_id, received_at, handled_at) VALUES {_values(count, 3)} "
-            "ON CONFLICT(update_id) DO UPDATE SET handled_at = excluded.handled_at, "
-            "payload = NULL WHERE updates.handled_at IS NULL")
-
-
-def _save_states(count: int) -> str:
-    return (f"INSERT INTO residents(chat_id, state, updated_at) VALUES {_values(count, 3)} "
-            # A resident who writes to us has not blocked us (any more).
-            "ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state, "
-            "updated_at = excluded.updated_at, blocked = 0")
-
-
-_CLOSE_UPDATE = _close_updates(1)
-_SAVE_STATE = _save_states(1)
-
-
-def _outbox_rows(outgoing: Sequence[Outgoing]) -> list[tuple[Any, ...]]:
-    """Outgoing calls as outbox rows (without their time)."""
-    return [(call.chat_id, call.method, json.dumps(call.params, ensure_ascii=False),
-             call.request_id) for call in outgoing]
-
-
-def _outbox_insert_rows(rows: Sequence[tuple[Any, ...]], now: float) -> tuple[str, list[Any]]:
-    """Outbox rows in one INSERT; RETURNING gives their ids."""
-    return (
-        f"INSERT INTO outbox(chat_id, method, params, request_id, created_at) "
-        f"VALUES {_values(len(rows), 5)} RETURNING id",
-        [value for row in rows for value in (*row, now)],
-    )
-
-
-def _outbox_items(returned: Iterable[Any], outgoing: Sequence[Outgoing]) -> list[OutboxItem]:
-    # RETURNING gives no order, but ids grow in the order the rows were inserted.
-    ids = sorted(int(row[0]) for row in returned)
-    return [OutboxItem(outbox_id, call.chat_id, call.method, call.params, call.request_id)
-            for outbox_id, call in zip(ids, outgoing, strict=True)]
-
-
-def _counts_upsert(counts: dict[tuple[str, str, str], int]) -> tuple[str, list[Any]]:
-    return (
-        f"INSERT INTO weekly_counts(week, metric, key, count) VALUES {_values(len(counts), 4)} "
-        "ON CONFLICT(week, metric, key) DO UPDATE SET count = count + excluded.count",
-        [value for (week, metric, key), amount in counts.items()
-         for value in (week, metric, key, amount)],
-    )
-
-
-async def _insert_outgoing(
-    db: aiosqlite.Connection, outgoing: Sequence[Outgoing], now: float
-) -> list[OutboxItem]:
-    if not outgoing:
-        return []
-    returned = await db.execute_fetchall(*_outbox_insert_rows(_outbox_rows(outgoing), now))
-    return _outbox_items(returned, outgoing)
-
-
-def _request(row: Any) -> Request:
-    return Request(*row)
-
-
-_SELECT_REQUEST = f"SELECT {', '.join(REQUEST_COLUMNS)} FROM requests"
-
-
-class Writer:
-    """The operations allowed inside one write transaction."""
-
-    def __init__(self, storage: Storage, db: aiosqlite.Connection) -> None:
-        self._storage = storage
-        self._db = db
-        self.items: list[OutboxItem] = []
-        self.closed_update: int | None = None
-        self.states: dict[int, str] = {}
-        self._counts: dict[tuple[str, str, str], int] = {}
-
-    async def close_update(self, update_id: int) -> bool:
-        """Mark the update handled; False when it already was (then do nothing)."""
-        now = self._storage.clock.now()
-        cursor = await self._db.execute(_CLOSE_UPDATE, (update_id, now, now))
-        if cursor.rowcount != 1:
-            return False
-        self.closed_update = update_id
-        return True
-
-    async def load_state(self, chat_id: int) -> str | None:
-        """A resident's state as this transaction sees it."""
-        if chat_id in self.states:
-            return self.states[chat_id]
-        return await self._storage.load_state(chat_id)
-
-    async def save_state(self, chat_id: int, state: str) -> None:
-        """Store a resident's conversation state."""
-        await self._db.execute(_SAVE_STATE, (chat_id, state, self._storage.clock.now()))
-        self.states[chat_id] = state
-
-    async def set_meta(self, key: str, value: str) -> None:
-        """Store a small named value, committed with the rest of this transaction."""
-        await self._db.execute(_SET_META, (key, value))
-
-    async def add_outgoing(self, outgoing: Sequence[Outgoing]) -> list[OutboxItem]:
-        """Queue Bot API calls; they are sent after the commit."""
-        items = await _insert_outgoing(self._db, outgoing, self._storage.clock.now())
-        self.items.extend(items)
-        return items
-
-    # -- requests --
-
-    async def insert_request(
-        self, chat_id: int, shared: str, *, name: str | None, urgent: bool, remind_at: float,
-    ) -> Request:
-        """A new waiting request."""
-        cursor = await self._db.execute(
-            "INSERT INTO requests(chat_id, status, urgent, shared, name, created_at, remind_at) "
-            "VALUES (?, 'waiting', ?, ?, ?, ?, ?)",
-            (chat_id, int(urgent), shared, name, self._storage.clock.now(), remind_at),
-        )
-        assert cursor.lastrowid is not None
-        request = await self.request(cursor.lastrowid)
-        assert request is not None
-        return request
-
-    async def request(self, request_id: int) -> Request | None:
-        """One request by number."""
-        row = await self._one(f"{_SELECT_REQUEST} WHERE id = ?", (request_id,))
-        return _request(row) if row else None
-
-    async def open_request_for(self, chat_id: int) -> Request | None:
-        """The resident's request that is waiting or claimed, if any."""
-        row = await self._one(
-            f"{_SELECT_REQUEST} WHERE chat_id = ? AND status != 'closed' ORDER BY id DESC",
-            (chat_id,))
-        return _request(row) if row else None
-
-    async def request_by_thread(self, thread_id: int) -> Request | None:
-        """The request whose forum topic this is."""
-        row = await self._one(f"{_SELECT_REQUEST} WHERE thread_id = ? ORDER BY id DESC",
-                              (thread_id,))
-        return _request(row) if row else None
-
-    async def request_by_staff_message(self, message_id: int) -> Request | None:
-        """The request a staff-group message (card or relayed message) belongs to."""
-        row = await self._one(
-            f"{_SELECT_REQUEST} WHERE id = (SELECT request_id FROM staff_messages "
-            "WHERE message_id = ?)", (message_id,))
-        return _request(row) if row else None
-
-    async def update_request(self, request_id: int, **fields: Any) -> None:
-        """Change columns of a request (names are checked against the schema)."""
-        unknown = set(fields) - SETTABLE_REQUEST_COLUMNS
-        if unknown:
-            raise ValueError(f"not request columns: {sorted(unknown)}")
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        await self._db.execute(f"UPDATE requests SET {assignments} WHERE id = ?",
-                               (*fields.values(), request_id))
-
-    async def claim(self, request_id: int, user_id: int, name: str) -> bool:
-        """Take a waiting request; False when someone else was first (or it is closed)."""
-        cursor = await self._db.execute(
-            "UPDATE requests SET status = 'claimed', claimed_by = ?, claimed_name = ?, "
-            "claimed_at = ?, remind_at = NULL WHERE id = ? AND status = 'waiting'",
-            (user_id, name, self._storage.clock.now(), request_id))
-        return cursor.rowcount == 1
-
-    async def release(self, request_id: int, user_id: int, remind_at: float) -> bool:
-        """Give a claimed request back to the queue; only its claimer can."""
-        cursor = await self._db.execute(
-            "UPDATE requests SET status = 'waiting', claimed_by = NULL, claimed_name = NULL, "
-            "claimed_at = NULL, remind_at = ? WHERE id = ? AND status = 'claimed' "
-            "AND claimed_by = ?", (remind_at, request_id, user_id))
-        return cursor.rowcount == 1
-
-    async def close_request(self, request_id: int) -> bool:
-        """End a request; False when it was closed already."""
-        cursor = await self._db.execute(
-            "UPDATE requests SET status = 'closed', closed_at = ?, remind_at = NULL "
-            "WHERE id = ? AND status != 'closed'", (self._storage.clock.now(), request_id))
-        return cursor.rowcount == 1
-
-    async def count(self, metric: str, key: str = "", amount: int = 1) -> None:
-        """Add to this week's anonymous counter (written with the rest, in one statement)."""
-        week = iso_week(self._storage.clock.now())
-        self._counts[(week, metric, key)] = self._counts.get((week, metric, key), 0) + amount
-
-    async def write_counts(self) -> None:
-        """Write the counters added so far; the writer's context does this before it ends."""
-        counts, self._counts = self._counts, {}
-        if counts:
-            await self._db.execute(*_counts_upsert(counts))
-
-    async def add_unanswered(self, text: str, *, owner: str | None = None) -> None:
-        """Keep one scrubbed question the bot did not understand; `owner` is the asker's
-        keyed pseudonym, so that /vergeet can erase it."""
-        now = self._storage.clock.now()
-        await self._db.execute(
-            "INSERT INTO unanswered(week, text, created_at, owner) VALUES (?, ?, ?, ?)",
-            (iso_week(now), text, now, owner))
-
-    async def link_staff_message(self, message_id: int, request_id: int) -> None:
-        """Remember that a staff-group message belongs to a request (for replies)."""
-        await self._db.execute(
-            "INSERT OR REPLACE INTO staff_messages(message_id, request_id) VALUES (?, ?)",
-            (message_id, request_id))
-
-    async def open_requests(self) -> list[Request]:
-        """Waiting and claimed requests: crises first, then oldest first."""
-        rows = await self._db.execute_fetchall(
-            f"{_SELECT_REQUEST} WHERE status != 'closed' ORDER BY urgent DESC, id")
-        return [_request(row) for row in rows]
-
-    async def due_reminders(self, now: float) -> list[Request]:
-        """Waiting requests whose reminder time has come."""
-        rows = await self._db.execute_fetchall(
-            f"{_SELECT_REQUEST} WHERE status = 'waiting' AND remind_at <= ? ORDER BY id",
-            (now,))
-        return [_request(row) for row in rows]
-
-    async def staff_messages_of(self, chat_id: int) -> list[int]:
-        """The staff-group messages (cards, copies) of a resident's requests."""
-        rows = await self._db.execute_fetchall(
-            "SELECT message_id FROM staff_messages WHERE request_id IN "
-            "(SELECT id FROM requests WHERE chat_id = ?)", (chat_id,))
-        return [int(r[0]) for r in rows]
-
-    async def forget_resident(self, chat_id: int, *, owner: str | None = None) -> list[Request]:
-        """Erase everything about a resident, and the questions kept under their pseudonym
-        `owner`; returns their requests as they were."""
-        rows = await self._db.execute_fetchall(f"{_SELECT_REQUEST} WHERE chat_id = ?",
-                                               (chat_id,))
-        requests = [_request(row) for row in rows]
-        await self._db.execute(
-            "DELETE FROM staff_messages WHERE request_id IN "
-            "(SELECT id FROM requests WHERE chat_id = ?)", (chat_id,))
-        await self._db.execute("DELETE FROM requests WHERE chat_id = ?", (chat_id,))
-        await self._db.execute("DELETE FROM residents WHERE chat_id = ?", (chat_id,))
-        await self._db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
-        if owner is not None:
-            await self._db.execute("DELETE FROM unanswered WHERE owner = ?", (owner,))
-        self.states[chat_id] = ""  # dropped from the cache on commit
-        return requests
-
-    async def requests_of(self, chat_id: int) -> list[Request]:
-        """All stored requests of a resident (for /mijngegevens)."""
-        rows = await self._db.execute_fetchall(f"{_SELECT_REQUEST} WHERE chat_id = ? ORDER BY id",
-                                               (chat_id,))
-        return [_request(row) for row in rows]
-
-    async def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        return await self._storage._fetch_one(sql, params)
-
-
 class _WriterContext:
     """BEGIN IMMEDIATE … COMMIT around a Writer; caches are updated only after COMMIT."""
 
@@ -711,7 +459,8 @@ class _WriterContext:
 
     async def __aenter__(self) -> Writer:
         await self._transaction.__aenter__()
-        self._writer = Writer(self._storage, self._storage._db)
+        storage = self._storage
+        self._writer = Writer(storage._db, clock=storage.clock, read_state=storage.load_state)
         return self._writer
 
     async def __aexit__(
