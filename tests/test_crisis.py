@@ -118,3 +118,26 @@ def test_the_older_blind_holdout_set_is_caught_whole() -> None:
     false_alarms = [m for m in data["not_crisis"] if check.check(m).is_crisis]
     assert missed == []
     assert len(false_alarms) <= 2, false_alarms
+
+
+@pytest.mark.parametrize(
+    ("message", "level"),
+    [("ik heb haar in een opwelling een klap gegeven", "acute"),  # not the saying "in een klap"
+     ("in een klap was al mijn geld weg", "none"),  # the saying, its words together
+     ("my mum is always killing me with her questions lol", "none")],  # a "*" allows a gap
+)
+def test_a_saying_needs_its_words_together_unless_it_allows_a_gap(
+    check: CrisisCheck, message: str, level: str,
+) -> None:
+    assert check.check(message).level == level
+
+
+@pytest.mark.parametrize(
+    ("message", "rule"),
+    [("ik heb mijn vader zijn eten niet gegeven sinds gisteren", "carer_harm"),
+     ("hij komt s nachts in mijn bed en ik ben 13", "sexual")],
+)
+def test_harm_told_as_a_story_gets_the_screen(check: CrisisCheck, message: str, rule: str) -> None:
+    result = check.check(message)
+    assert result.level == "acute" and rule in result.rules
+    assert result.calls[0] == "veilig_thuis"

@@ -59,9 +59,11 @@ def test_a_sure_acute_head_raises_a_check_in_to_the_screen() -> None:
 
 
 def test_an_alarm_the_acute_head_finds_very_unlikely_becomes_the_check_in() -> None:
-    doubted = CrisisCheck(builtin_data(), model=always(1.0, acute=0.0)).check("ik wil dood")
+    doubting = CrisisCheck(builtin_data(), model=always(1.0, acute=0.0))
+    doubted = doubting.check("ik wil dood, ik heb alles geprobeerd en niemand helpt")
     assert doubted.level == "possible" and doubted.signals[-1] == "model_doubt"
     assert doubted.calls[0] == "113"  # the check-in asks about oneself
+    assert doubting.check("ik wil dood").level == "acute"  # too short to doubt: plain words
     own = CrisisCheck(own_data(["de brug bij de markt"]), model=always(1.0, acute=0.0))
     kept = own.check("ik sta op de brug bij de markt")
     assert kept.level == "acute"  # the gemeente's own words are never doubted
@@ -79,9 +81,10 @@ def own_data(phrases: list[str]) -> dict[str, Any]:
 def test_a_model_that_sees_nothing_adds_nothing() -> None:
     check = CrisisCheck(builtin_data(), model=always(0.0, acute=0.0))
     assert check.check("mijn vader heeft een mes gekocht").level == "none"
-    # keep_screen doubts the rules' alarm when the acute head is 0.0, so a plain alarm
-    # drops to the check-in, never lower
-    assert check.check("ik wil dood").level == "possible"
+    # keep_screen doubts the rules' alarm when the acute head is 0.0, so an alarm in a
+    # longer message drops to the check-in, never lower
+    assert check.check("ik wil dood, ik heb alles geprobeerd en niemand helpt").level == \
+        "possible"
 
 
 def test_the_shipped_model_scores_its_features_in_the_open() -> None:
