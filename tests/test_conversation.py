@@ -20,6 +20,7 @@ from bot.engine.conversation import (
     Text,
     Turn,
 )
+from bot.engine.effects import NotUnderstood, Shown, TopicChosen
 from bot.kb.loader import load_knowledge_base
 from tests.kbtools import ACHTERHOEK_KB, MINIMAL, copy_kb, edit
 
@@ -68,8 +69,8 @@ def test_tree_to_service_card_with_hours(engine: Engine) -> None:
     assert turn.replies[0].text == ("📍 Schuldhulp\n\nGratis hulp als je schulden hebt.\n\n"
                                     "Telefoon: 0475 538 888\n🕘 Nu open, tot 12:00")
     assert [o.token for o in turn.replies[0].options] == ["m:service:schuldhulp"]
-    assert ("topic", "algemeen") in [(e.kind, e.detail) for e in turn.effects]
-    assert ("shown", "service:schuldhulp") in [(e.kind, e.detail) for e in turn.effects]
+    assert TopicChosen("algemeen") in turn.effects
+    assert Shown("service:schuldhulp") in turn.effects
     assert tokens(turn)[-3:] == [BACK, HANDOFF, RESTART]
     more = engine.handle(turn.state, Choice("m:service:schuldhulp"))  # "Vertel me meer"
     card = more.replies[0].text
@@ -168,8 +169,7 @@ def test_unknown_question_is_answered_honestly(engine: Engine) -> None:
     assert turn.replies[0].text.startswith("Sorry, dat weet ik niet.")
     assert "Meedenkers Testdorp: 0475 538 888" in turn.replies[0].text
     assert HANDOFF in tokens(turn)
-    assert [(e.kind, e.detail) for e in turn.effects] == [
-        ("not_understood", "hoe laat speelt PSV zaterdag")]
+    assert turn.effects == (NotUnderstood("hoe laat speelt PSV zaterdag"),)
 
 
 def test_not_understood_offers_the_topics_so_nobody_is_stuck(engine: Engine) -> None:

@@ -6,7 +6,7 @@ import pytest
 from test_handoff import handoff_engine
 
 from bot.engine.conversation import Choice, Command, NotText, SharedContact, State, Text
-from bot.handoff.dialog import RequestDraft
+from bot.handoff.effects import Callback, CallbackMoment, OpenRequest, RequestDraft
 
 
 @pytest.mark.parametrize("text", ["ik wil iemand spreken", "kan ik een mens spreken",
@@ -27,8 +27,9 @@ def test_yes_opens_a_request_with_exactly_what_was_shown() -> None:
     consent = engine.handle(state, Choice("k:msg"))
     state = engine.handle(consent.state, Text("Ik heb 3 maanden huurachterstand")).state
     turn = engine.handle(state, Choice("k:yes"), queue_ahead=2)
-    (effect,) = [e for e in turn.effects if e.kind == "open_request"]
-    draft = RequestDraft.from_json(effect.detail)
+    (effect,) = [e for e in turn.effects if isinstance(e, OpenRequest)]
+    draft = effect.draft
+    assert RequestDraft.from_json(draft.to_json()) == draft  # stored with the request as JSON
     assert draft.answers == ("Voor iemand anders", "Geld")
     assert draft.found == ("Schuldhulp",) and draft.topic == "algemeen"
     assert draft.message == "Ik heb 3 maanden huurachterstand" and not draft.share_name
@@ -61,9 +62,9 @@ def test_callback_needs_the_residents_own_number_and_a_moment() -> None:
     typed = engine.handle(ask.state, Text("0612345678"))
     assert typed.state.handoff == "callback_phone" and typed.effects == ()
     shared = engine.handle(ask.state, SharedContact("+31612345678"))
-    assert [(e.kind, e.detail) for e in shared.effects] == [("callback", "+31612345678")]
+    assert shared.effects == (Callback("+31612345678"),)
     done = engine.handle(shared.state, Choice("k:m:avond"))
-    assert [(e.kind, e.detail) for e in done.effects] == [("callback_moment", "avond")]
+    assert done.effects == (CallbackMoment("avond"),)
     assert done.replies[0].remove_keyboard and done.state.handoff == "connected"
 
 
@@ -91,16 +92,16 @@ def test_the_residents_own_words_travel_only_when_ticked_and_exactly_as_shown() 
     assert "mijn moeder heeft dementie" not in consent.replies[0].text
     assert "k:story" in [o.token for o in consent.replies[0].options]
     not_ticked = engine.handle(consent.state, Choice("k:yes"))
-    (effect,) = [e for e in not_ticked.effects if e.kind == "open_request"]
-    assert RequestDraft.from_json(effect.detail).story == ()
+    (effect,) = [e for e in not_ticked.effects if isinstance(e, OpenRequest)]
+    assert effect.draft.story == ()
     ticked = engine.handle(consent.state, Choice("k:story"))
     screen = ticked.replies[0].text
     for line in state.story:
         assert f"“{line}”" in screen
     assert "🙈 Mijn woorden toch niet" in [o.label for o in ticked.replies[0].options]
     opened = engine.handle(ticked.state, Choice("k:yes"))
-    (effect,) = [e for e in opened.effects if e.kind == "open_request"]
-    assert RequestDraft.from_json(effect.detail).story == state.story
+    (effect,) = [e for e in opened.effects if isinstance(e, OpenRequest)]
+    assert effect.draft.story == state.story
     assert opened.state.story == () and not opened.state.share_story
 
 

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from typing import Literal
 
 import yaml
 
@@ -31,6 +30,16 @@ from bot.engine.callbacks import (
 )
 from bot.engine.cards import faq_answer, faq_short, moment, service_card, service_short
 from bot.engine.crisis import CALLS, CrisisCheck, CrisisResult
+from bot.engine.effects import (
+    CheckIn,
+    CrisisScreen,
+    Effect,
+    HandoffAsked,
+    LanguageChosen,
+    NotUnderstood,
+    Shown,
+    TopicChosen,
+)
 from bot.engine.hours import opening_status
 from bot.engine.language import fold
 from bot.engine.matcher import Kind, Match, Matcher, SearchResult
@@ -135,23 +144,6 @@ class Reply:
     options: tuple[Option, ...] = ()
     contact_button: str | None = None
     remove_keyboard: bool = False
-
-
-# The warm handoff's effects (bot/handoff): the channel stores and relays these.
-HandoffEffectKind = Literal[
-    "open_request", "relay", "close_request", "rating", "remark", "callback", "callback_moment",
-]
-
-
-@dataclass(frozen=True)
-class Effect:
-    """Something other parts of the system act on: statistics, handoff."""
-
-    kind: Literal[
-        "crisis", "check_in", "shown", "not_understood", "handoff", "topic", "language",
-        HandoffEffectKind,
-    ]
-    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -272,13 +264,14 @@ def remember_choices(turn: Turn) -> Turn:
     """Keep the topic and what was shown in the state, for the consent screen of a handoff."""
     state = turn.state
     for effect in turn.effects:
-        if effect.kind == "topic":
-            state = replace(state, topic=effect.detail)
-        elif effect.kind == "crisis":
-            state = replace(state, urgent=True)
-        elif effect.kind == "shown":
-            found = tuple(item for item in state.found if item != effect.detail)
-            state = replace(state, found=(*found, effect.detail)[-MAX_FOUND:])
+        match effect:
+            case TopicChosen(topic=topic):
+                state = replace(state, topic=topic)
+            case CrisisScreen():
+                state = replace(state, urgent=True)
+            case Shown(entry=entry):
+                found = tuple(item for item in state.found if item != entry)
+                state = replace(state, found=(*found, entry)[-MAX_FOUND:])
     return turn if state is turn.state else replace(turn, state=state)
 
 
@@ -323,7 +316,7 @@ class Engine:
         """After a crisis screen every reply keeps 112, 113 and Veilig Thuis in view, until
         the resident starts over (issue #17): scrolling back must not be needed."""
         if not turn.state.urgent or not turn.replies or any(
-                effect.kind == "crisis" for effect in turn.effects):
+                isinstance(effect, CrisisScreen) for effect in turn.effects):
             return turn
         line = self.texts.get("handoff_emergency", turn.state.lang)
         last = turn.replies[-1]
@@ -472,7 +465,7 @@ class Engine:
         if all(option.token != back.token for option in last.options):
             last = replace(last, options=(*last.options, back))
         return replace(turn, replies=(*first, last),
-                       effects=(*turn.effects, Effect("language", turn.state.lang)))
+                       effects=(*turn.effects, LanguageChosen(turn.state.lang)))
 
     def _respond(self, state: State, text: str, understanding: Understanding) -> Turn:
         """Answer a question: a steering word, a search result, or an honest "I don't know"."""
@@ -571,7 +564,7 @@ class Engine:
         if option.role:
             state = replace(state, role=option.role)
         state = replace(state, trail=(*state.trail, option.label.get("nl"))[-MAX_TRAIL:])
-        effects = (Effect("topic", node.topic),) if node.topic else ()
+        effects = (TopicChosen(node.topic),) if node.topic else ()
         if option.next:
             history = (*state.history, node_id) if option.next != node_id else state.history
             state = replace(state, node=option.next, history=history, at_result=False)
@@ -590,17 +583,17 @@ class Engine:
         for service_id in option.services or []:
             if allowed("service", service_id):
                 replies.append(self._result_reply(state, "service", service_id))
-                effects.append(Effect("shown", f"service:{service_id}"))
+                effects.append(Shown(f"service:{service_id}"))
         for faq_id in option.faq or []:
             replies.append(self._result_reply(state, "faq", faq_id))
-            effects.append(Effect("shown", f"faq:{faq_id}"))
+            effects.append(Shown(f"faq:{faq_id}"))
         if not replies:
             text = self.texts.get("no_services_for_gemeente", lang, gemeente=state.gemeente or "")
             replies.append(Reply(text))
         state = replace(state, at_result=True)
         shown: list[tuple[Kind, str]] = [
-            ("service" if e.detail.startswith("service:") else "faq", e.detail.partition(":")[2])
-            for e in effects]
+            ("service" if e.entry.startswith("service:") else "faq", e.entry.partition(":")[2])
+            for e in effects if isinstance(e, Shown)]
         beside, state = self._beside(state, shown)
         replies += beside
         replies.append(Reply(self.texts.get("what_next", lang), self._menu(state)))
@@ -758,7 +751,7 @@ class Engine:
             return Turn(
                 (Reply(self._not_understood_text(lang), self._topic_options(state)),),
                 state,
-                (Effect("not_understood", text),),
+                (NotUnderstood(text),),
             )
         if result.ambiguous:
             options = tuple(self._match_option(m.kind, m.id, lang) for m in result.matches[:3])
@@ -779,7 +772,7 @@ class Engine:
         beside, state = self._beside(state, [(best.kind, best.id)])
         replies += beside
         replies.append(Reply(self.texts.get("what_next", lang), self._menu(state)))
-        return Turn(tuple(replies), state, (Effect("shown", f"{best.kind}:{best.id}"),))
+        return Turn(tuple(replies), state, (Shown(f"{best.kind}:{best.id}"),))
 
     def _show(self, state: State, kind: Kind, item_id: str) -> Turn | None:
         exists = item_id in (self.kb.services if kind == "service" else self.kb.faq)
@@ -789,7 +782,7 @@ class Engine:
         beside, state = self._beside(state, [(kind, item_id)])
         replies = (self._result_reply(state, kind, item_id), *beside,
                    Reply(self.texts.get("what_next", state.lang), self._menu(state)))
-        return Turn(replies, state, (Effect("shown", f"{kind}:{item_id}"),))
+        return Turn(replies, state, (Shown(f"{kind}:{item_id}"),))
 
     def _result_reply(self, state: State, kind: Kind, item_id: str) -> Reply:
         """Short first, more on request: what it is, the first step, and the contact."""
@@ -854,7 +847,7 @@ class Engine:
         text = self.crisis_text(state.lang, crisis)
         options = (Option(self.texts.get("button_meedenker", state.lang), HANDOFF),
                    Option(self.texts.get("button_continue", state.lang), CONTINUE))
-        return Turn((Reply(text, options),), state, (Effect("crisis", ",".join(crisis.kinds)),))
+        return Turn((Reply(text, options),), state, (CrisisScreen(crisis.kinds),))
 
     def crisis_text(self, lang: str, crisis: CrisisResult) -> str:
         """The crisis reply, with the numbers in the order the signals ask for."""
@@ -873,7 +866,7 @@ class Engine:
                    Option(self.texts.get("button_check_no", lang), CHECK_NO),
                    Option(self.texts.get("button_talk", lang), HANDOFF))
         return Turn((Reply(self.texts.get(key, lang), options),), state,
-                    (Effect("check_in", ",".join(crisis.kinds)),))
+                    (CheckIn(crisis.kinds),))
 
     def _continue(self, state: State, *, notice: str | None = None) -> Turn:
         """Go on with the question the resident typed before the crisis screen or check-in."""
@@ -910,7 +903,7 @@ class Engine:
             # Nobody answers now: the numbers that are always open stay on the screen (issue
             # #17). After worrying words `_numbers_in_view` adds them anyway.
             text = f"{text}\n\n{self.texts.get('handoff_emergency', lang)}"
-        return Turn((Reply(text, self._menu(state)),), state, (Effect("handoff"),))
+        return Turn((Reply(text, self._menu(state)),), state, (HandoffAsked(),))
 
     def _team_open_now(self) -> bool:
         hours = self.kb.gemeente.team.hours
@@ -938,7 +931,7 @@ class Engine:
         state = replace(state, lang=lang)
         current = self._current(state)
         notice = Reply(self.texts.get("language_set", lang))
-        return Turn((notice, *current.replies), current.state, (Effect("language", lang),))
+        return Turn((notice, *current.replies), current.state, (LanguageChosen(lang),))
 
     def _needs_gemeente(self, state: State) -> bool:
         return len(self.kb.gemeente.gemeenten) > 1 and state.gemeente is None

@@ -11,8 +11,7 @@ Steps kept in `State.handoff`:
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from bot.engine.callbacks import (
     ADD_MESSAGE,
@@ -32,7 +31,6 @@ from bot.engine.cards import moment
 from bot.engine.conversation import (
     Choice,
     Command,
-    Effect,
     Engine,
     Event,
     NotText,
@@ -44,44 +42,24 @@ from bot.engine.conversation import (
     Text,
     Turn,
 )
+from bot.engine.effects import HandoffAsked
 from bot.engine.hours import opening_status
 from bot.engine.language import fold
+from bot.handoff.effects import (
+    Callback,
+    CallbackMoment,
+    CloseRequest,
+    OpenRequest,
+    Rating,
+    Relay,
+    Remark,
+    RequestDraft,
+)
 
 MOMENTS = ("ochtend", "middag", "avond")
 STOP_WORDS = frozenset({"stop gesprek", "stop het gesprek", "stop conversation", "stoppen"})
 NO_WORDS = frozenset({"nee", "no", "liever niet", "nee dank je", "no thanks"})
 MAX_MESSAGE = 1000
-
-
-@dataclass(frozen=True)
-class RequestDraft:
-    """What the resident agreed to pass on; stored with the request."""
-
-    topic: str | None
-    answers: tuple[str, ...]
-    found: tuple[str, ...]
-    lang: str
-    gemeente: str | None
-    message: str | None
-    share_name: bool
-    urgent: bool = False
-    story: tuple[str, ...] = ()  # only what the resident ticked
-
-    def to_json(self) -> str:
-        """For the open_request effect."""
-        return json.dumps({
-            "topic": self.topic, "answers": list(self.answers), "found": list(self.found),
-            "lang": self.lang, "gemeente": self.gemeente, "message": self.message,
-            "share_name": self.share_name, "urgent": self.urgent, "story": list(self.story),
-        }, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, data: str) -> RequestDraft:
-        """Back from the effect's detail."""
-        raw = json.loads(data)
-        return cls(raw["topic"], tuple(raw["answers"]), tuple(raw["found"]), raw["lang"],
-                   raw["gemeente"], raw["message"], bool(raw["share_name"]),
-                   bool(raw.get("urgent")), tuple(raw.get("story", ())))
 
 
 class HandoffEngine(Engine):
@@ -110,7 +88,7 @@ class HandoffEngine(Engine):
     def _handoff(self, state: State) -> Turn:
         """Instead of only phone numbers: offer to pass the question on, with consent."""
         state = replace(state, handoff="consent")
-        return Turn((self._consent_reply(state),), state, (Effect("handoff"),))
+        return Turn((self._consent_reply(state),), state, (HandoffAsked(),))
 
     def _consent_reply(self, state: State, first_name: str | None = None) -> Reply:
         t, lang = self.texts, state.lang
@@ -227,7 +205,7 @@ class HandoffEngine(Engine):
                        Option(t.get("button_callback_no", lang), CALLBACK_NO),
                        Option(t.get("button_stop", lang), STOP))
         # {number} is filled in by the channel once the request has its number.
-        effects = (Effect("open_request", draft.to_json()),)
+        effects = (OpenRequest(draft),)
         if state.wants_callback:  # "bel me": straight on to their number
             asked = self._callback_choice(replace(state, wants_callback=False), CALLBACK_YES)
             sent = Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}",
@@ -254,7 +232,7 @@ class HandoffEngine(Engine):
         if crisis.is_crisis:
             return self._crisis(state, crisis)
         if state.handoff == "remark":
-            return replace(self._thanks(state), effects=(Effect("remark", text[:MAX_MESSAGE]),))
+            return replace(self._thanks(state), effects=(Remark(text[:MAX_MESSAGE]),))
         state = replace(state, handoff="consent", draft_message=text.strip()[:MAX_MESSAGE] or None)
         return Turn((self._consent_reply(state),), state)
 
@@ -277,7 +255,7 @@ class HandoffEngine(Engine):
             options = tuple(Option(self.texts.get(f"moment_{m}", lang), f"{MOMENT}{m}")
                             for m in MOMENTS)
             replies = (Reply(self.texts.get("handoff_ask_moment", lang), options),)
-            return Turn(replies, state, (Effect("callback", event.phone),))
+            return Turn(replies, state, (Callback(event.phone),))
         if isinstance(event, Text) and fold(event.text) in NO_WORDS:
             state = replace(state, handoff="connected")
             return Turn(self._keyboard_away(state, "handoff_no_callback"), state)
@@ -291,7 +269,7 @@ class HandoffEngine(Engine):
             return None
         state = replace(state, handoff="connected")
         replies = self._keyboard_away(state, "handoff_callback_set")
-        return Turn(replies, state, (Effect("callback_moment", moment_key),))
+        return Turn(replies, state, (CallbackMoment(moment_key),))
 
     def _keyboard_away(self, state: State, key: str) -> tuple[Reply, ...]:
         """Remove the phone-number keyboard, and keep the way out in sight."""
@@ -313,10 +291,10 @@ class HandoffEngine(Engine):
                 turn = self._crisis(state, crisis)
                 stop = Option(self.texts.get("button_stop", lang), STOP)
                 reply = replace(turn.replies[0], options=(stop,))
-                return Turn((reply,), state, (*turn.effects, Effect("relay")))
-            return Turn((), state, (Effect("relay"),))
+                return Turn((reply,), state, (*turn.effects, Relay()))
+            return Turn((), state, (Relay(),))
         if isinstance(event, (NotText, SharedContact)):
-            return Turn((), state, (Effect("relay"),))
+            return Turn((), state, (Relay(),))
         if isinstance(event, Command) and event.name == "stop":
             return self._stop(state)
         if isinstance(event, (Command, Start, Choice)):
@@ -326,7 +304,7 @@ class HandoffEngine(Engine):
 
     def _stop(self, state: State) -> Turn:
         turn = self.ended(state)
-        return replace(turn, effects=(Effect("close_request", "resident"),))
+        return replace(turn, effects=(CloseRequest("resident"),))
 
     def ended(self, state: State) -> Turn:
         """The conversation with the meedenker is over: ask for a rating."""
@@ -350,7 +328,7 @@ class HandoffEngine(Engine):
         state = replace(state, handoff="remark")
         skip = (Option(self.texts.get("button_skip", state.lang), SKIP),)
         reply = Reply(self.texts.get("handoff_ask_remark", state.lang), skip)
-        return Turn((reply,), state, (Effect("rating", value),))
+        return Turn((reply,), state, (Rating(int(value)),))
 
     def _thanks(self, state: State) -> Turn:
         state = replace(state, handoff=None, request_id=None, share_name=False)

@@ -4,16 +4,26 @@ and keep ratings and callback wishes. The dialog itself is the engine's (bot/han
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import get_args
 
-from bot.engine.conversation import HandoffEffectKind, Reply, State, Turn
-from bot.handoff.dialog import RequestDraft
+from bot.engine.conversation import Reply, State, Turn
+from bot.engine.effects import CrisisScreen
+from bot.handoff.effects import (
+    HANDOFF_EFFECTS,
+    Callback,
+    CallbackMoment,
+    CloseRequest,
+    OpenRequest,
+    Rating,
+    Relay,
+    Remark,
+    RequestDraft,
+)
 from bot.service.runtime import Runtime
 from bot.service.staff_notes import note_and_card
 from bot.storage import Outgoing, Request, Writer
 
 # A crisis while connected marks the request urgent, so it is the channel's business too.
-HANDOFF_EFFECTS = frozenset(get_args(HandoffEffectKind)) | {"crisis"}
+CHANNEL_EFFECTS = (*HANDOFF_EFFECTS, CrisisScreen)
 NUMBER_PLACEHOLDER = "{number}"
 
 
@@ -28,7 +38,7 @@ class Origin:
 
 def needs_handoff(turn: Turn) -> bool:
     """Whether the turn has effects that the handoff must carry out."""
-    return any(effect.kind in HANDOFF_EFFECTS for effect in turn.effects)
+    return any(isinstance(effect, CHANNEL_EFFECTS) for effect in turn.effects)
 
 
 async def apply_handoff(
@@ -44,43 +54,49 @@ async def apply_handoff(
     request_id = state.request_id or before.request_id
     request = await writer.request(request_id) if request_id else None
     for effect in turn.effects:
-        if effect.kind == "open_request":
-            request = await _open(writer, runtime, origin, effect.detail)
+        if isinstance(effect, OpenRequest):
+            request = await _open(writer, runtime, origin, effect.draft)
             state = replace(state, request_id=request.id)
             replies = _with_number(replies, request.id)
             staff = runtime.staff_chat_id()
             staff_calls.append(Outgoing(staff, "sendMessage", {"chat_id": staff, "_kind": "card"},
                                         request.id))
-        elif request is None or (request.status == "closed" and effect.kind not in (
-                "rating", "remark")):
             continue
-        elif effect.kind == "relay" and origin.message_id is not None:
-            staff_calls.append(Outgoing(runtime.staff_chat_id(), "copyMessage", {
-                "chat_id": runtime.staff_chat_id(), "from_chat_id": origin.chat_id,
-                "message_id": origin.message_id, "_kind": "relay"}, request.id))
-        elif effect.kind == "crisis" and state.handoff == "connected" and not request.urgent:
-            await writer.update_request(request.id, urgent=1)
-            staff_calls += note_and_card(runtime, request, "staff_crisis_note")
-        elif effect.kind == "close_request" and await writer.close_request(request.id):
-            staff_calls += note_and_card(runtime, request, "staff_resident_stopped")
-        elif effect.kind == "rating" and effect.detail.isdigit():
-            await writer.update_request(request.id, rating=int(effect.detail))
-        elif effect.kind == "remark":
-            await writer.update_request(request.id, remark=effect.detail)
-        elif effect.kind == "callback":
-            await writer.update_request(request.id, callback_phone=effect.detail)
-        elif effect.kind == "callback_moment":
-            await writer.update_request(request.id, callback_moment=effect.detail)
-            staff_calls += note_and_card(runtime, request, "staff_callback_note",
-                                         moment=effect.detail)
+        # A rating or remark may come after the request closed; nothing else may.
+        if request is None or (request.status == "closed"
+                               and not isinstance(effect, (Rating, Remark))):
+            continue
+        match effect:
+            case Relay() if origin.message_id is not None:
+                staff_calls.append(Outgoing(runtime.staff_chat_id(), "copyMessage", {
+                    "chat_id": runtime.staff_chat_id(), "from_chat_id": origin.chat_id,
+                    "message_id": origin.message_id, "_kind": "relay"}, request.id))
+            case CrisisScreen() if state.handoff == "connected" and not request.urgent:
+                await writer.update_request(request.id, urgent=1)
+                staff_calls += note_and_card(runtime, request, "staff_crisis_note")
+            case CloseRequest():
+                if await writer.close_request(request.id):
+                    staff_calls += note_and_card(runtime, request, "staff_resident_stopped")
+            case Rating(value=value):
+                await writer.update_request(request.id, rating=value)
+            case Remark(text=text):
+                await writer.update_request(request.id, remark=text)
+            case Callback(phone=phone):
+                await writer.update_request(request.id, callback_phone=phone)
+            case CallbackMoment(moment=moment):
+                await writer.update_request(request.id, callback_moment=moment)
+                staff_calls += note_and_card(runtime, request, "staff_callback_note",
+                                             moment=moment)
     return state, replies, staff_calls
 
 
-async def _open(writer: Writer, runtime: Runtime, origin: Origin, detail: str) -> Request:
-    draft = RequestDraft.from_json(detail)
+async def _open(
+    writer: Writer, runtime: Runtime, origin: Origin, draft: RequestDraft,
+) -> Request:
     name = origin.first_name if draft.share_name else None
     reminder = runtime.engine.kb.gemeente.team.reminder_minutes * 60
-    return await writer.insert_request(origin.chat_id, detail, name=name, urgent=draft.urgent,
+    return await writer.insert_request(origin.chat_id, draft.to_json(), name=name,
+                                       urgent=draft.urgent,
                                        remind_at=runtime.clock.now() + reminder)
 
 

@@ -8,6 +8,7 @@ import logging
 
 from bot.engine.callbacks import YES
 from bot.engine.conversation import Choice, Event, Start, State
+from bot.engine.effects import NotUnderstood
 from bot.service.handoff import Origin, apply_handoff, needs_handoff
 from bot.service.runtime import Runtime
 from bot.stats.counting import count_turn, turn_counts
@@ -53,9 +54,9 @@ async def take_turn(runtime: Runtime, origin: Origin, event: Event, *, update_id
         items = written
     runtime.send(items)
     for effect in turn.effects:
-        if effect.kind == "not_understood":
+        if isinstance(effect, NotUnderstood):
             # Scrubbed first; linked only to a keyed pseudonym, so /vergeet can erase it.
-            runtime.keep_unanswered(effect.detail, runtime.pseudonym(chat_id))
+            runtime.keep_unanswered(effect.text, runtime.pseudonym(chat_id))
     # BIO2-style line: action, object, result and actor; never what the resident wrote, nor
     # what the engine made of it (a "crisis" next to a pseudonym is health data).
     if log.isEnabledFor(logging.INFO):

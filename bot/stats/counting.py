@@ -7,14 +7,16 @@ import logging
 import time
 
 from bot.engine.conversation import Turn
+from bot.engine.effects import Effect, Shown, TopicChosen
+from bot.handoff.effects import Rating
 from bot.stats.optional import SCRUB_INSTALL, installed
 from bot.stats.scrub import ScrubberProcess
 from bot.storage import Storage, Writer
 
 log = logging.getLogger(__name__)
 
-# Effect kind → the metric it counts; the effect's detail is the key where it says anything
-# about the service, never about the person.
+# Effect kind → the metric it counts; a key where it says something about the service,
+# never about the person (which card, which topic, which rating).
 METRICS = {
     "topic": "topics",
     "shown": "shown",
@@ -24,7 +26,6 @@ METRICS = {
     "open_request": "handoffs",
     "rating": "ratings",
 }
-KEYED = frozenset({"topics", "shown", "ratings"})
 # Questions waiting for the scrubber at most; more means it is stuck or still loading.
 MAX_PENDING = 100
 CLAIM_BUCKETS = ((5, "0-5 min"), (15, "5-15 min"), (60, "15-60 min"))
@@ -36,8 +37,19 @@ def turn_counts(*, new_conversation: bool, turn: Turn) -> list[tuple[str, str]]:
     for effect in turn.effects:
         metric = METRICS.get(effect.kind)
         if metric is not None:
-            counts.append((metric, effect.detail if metric in KEYED else ""))
+            counts.append((metric, _key(effect)))
     return counts
+
+
+def _key(effect: Effect) -> str:
+    match effect:
+        case TopicChosen(topic=topic):
+            return topic
+        case Shown(entry=entry):
+            return entry
+        case Rating(value=value):
+            return str(value)
+    return ""
 
 
 async def count_turn(writer: Writer, *, new_conversation: bool, turn: Turn) -> None:
