@@ -14,6 +14,7 @@ from telegram_harness import MONDAY_10, STAFF_CHAT, running_bot, settle
 from test_handoff import ANS, KEES, PIET, ask_for_meedenker, handoff_engine, staff_card
 
 from bot.clock import system_clock
+from bot.engine.texts import Texts
 from bot.stats.command import build_report
 from bot.stats.counting import UnansweredKeeper
 from bot.stats.report import as_text, weeks_from
@@ -236,3 +237,13 @@ def test_without_matplotlib_the_chart_says_how_to_install_it(
     assert main(["stats", "--db", str(filled_db)]) == 0
     assert "Gesprekken: 12" in capsys.readouterr().out
     assert [m.method for m in report_messages(1, "tekst", None, "x")] == ["sendMessage"]
+
+
+def test_the_report_speaks_the_texts_of_the_knowledge_base_and_either_language() -> None:
+    weeks = weeks_from([("2026-W49", "conversations", "", 2), ("2026-W49", "handoffs", "", 1),
+                        ("2026-W49", "ratings", "4", 1)])
+    english = as_text(weeks, [], {}, lang="en")
+    assert "Conversations: 2" in english and "Passed to a helper (meedenker): 1" in english
+    assert "Average rating: 4.0 of 5 (ratings: 1)" in english
+    own = Texts({"report_conversations": {"nl": "Gesprekken met inwoners"}})
+    assert "Gesprekken met inwoners: 2" in as_text(weeks, [], {}, texts=own)

@@ -17,9 +17,10 @@ async def report_for(runtime: Runtime, week: str) -> tuple[str, bytes | None]:
     unanswered = [u for u in await runtime.storage.unanswered_texts(since_week=week)
                   if u[0] == week]
     weeks = weeks_from(rows)
-    text = as_text(weeks, unanswered, display_names(runtime.engine.kb))
+    texts = runtime.engine.texts
+    text = as_text(weeks, unanswered, display_names(runtime.engine.kb), texts=texts)
     try:
-        chart: bytes | None = await asyncio.to_thread(as_png, weeks)
+        chart: bytes | None = await asyncio.to_thread(as_png, weeks, texts=texts)
     except ChartsMissing:
         chart = None  # the text alone; `wegwijzer doctor` says how to add the chart
     return text, chart

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from bot.engine.texts import Texts
 from bot.kb.loader import KnowledgeBase
 from bot.stats.report import as_csv, as_png, as_text, weeks_from
 from bot.storage import Storage
@@ -35,7 +36,8 @@ async def build_report(
         unanswered = await storage.unanswered_texts(since_week=since_week)
     if output_format == "csv":
         return as_csv(rows).encode()
+    texts = Texts(kb.texts) if kb is not None else Texts()  # the gemeente's wording, if any
     if output_format == "png":
-        return as_png(weeks_from(rows))
-    return as_text(weeks_from(rows), unanswered, display_names(kb)).encode()
+        return as_png(weeks_from(rows), texts=texts)
+    return as_text(weeks_from(rows), unanswered, display_names(kb), texts=texts).encode()
 

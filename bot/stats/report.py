@@ -7,17 +7,14 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from bot.engine.texts import Texts
 from bot.stats.optional import ChartsMissing, installed
 
-# The headline metrics, in the order a reader expects them, with Dutch names.
-HEADLINES = (
-    ("conversations", "Gesprekken"),
-    ("handoffs", "Doorgezet naar een meedenker"),
-    ("not_understood", "Niet begrepen vragen"),
-    ("crises", "Crisissignalen (noodnummers getoond)"),
-    ("check_ins", "Zorgen gepeild (gevraagd hoe het gaat)"),
-)
+# The headline metrics, in the order a reader expects them; their names are texts.yaml's
+# report_<metric>, in the staff's language.
+HEADLINES = ("conversations", "handoffs", "not_understood", "crises", "check_ins")
 TOP = 5
+STAFF_LANGUAGE = "nl"  # the gemeente's own staff read Dutch (as bot/handoff/staff.py)
 
 
 @dataclass
@@ -51,34 +48,42 @@ def weeks_from(rows: list[tuple[str, str, str, int]]) -> list[Week]:
     return [weeks[w] for w in sorted(weeks)]
 
 
-def as_text(weeks: list[Week], unanswered: list[tuple[str, str]], names: dict[str, str]) -> str:
+def as_text(
+    weeks: list[Week], unanswered: list[tuple[str, str]], names: dict[str, str], *,
+    texts: Texts | None = None, lang: str = STAFF_LANGUAGE,
+) -> str:
     """A report to read: per week the headlines, the top topics and help shown."""
+    texts = texts or Texts()
+
+    def say(key: str, **values: object) -> str:
+        return texts.get(f"report_{key}", lang, **values)
+
     if not weeks:
-        return "Nog geen gegevens in deze periode."
-    lines = ["Wegwijzer — weekoverzicht", ""]
+        return say("empty")
+    lines = [say("title"), ""]
     for week in weeks:
-        lines.append(f"Week {week.week}")
-        for metric, label in HEADLINES:
-            lines.append(f"  {label}: {week.totals.get(metric, 0)}")
+        lines.append(say("week", week=week.week))
+        for metric in HEADLINES:
+            lines.append(f"  {say(metric)}: {week.totals.get(metric, 0)}")
         claim = week.average_claim_minutes()
         if claim is not None:
-            lines.append(f"  Gemiddelde wachttijd tot een meedenker: {claim:.0f} min "
-                         f"({week.totals.get('claims', 0)} keer)")
+            lines.append("  " + say("claim", minutes=f"{claim:.0f}",
+                                    count=week.totals.get("claims", 0)))
         rating = week.average_rating()
         if rating is not None:
-            lines.append(f"  Gemiddeld cijfer: {rating:.1f} van 5 "
-                         f"({sum(week.keyed['ratings'].values())} beoordelingen)")
+            lines.append("  " + say("rating", rating=f"{rating:.1f}",
+                                    count=sum(week.keyed["ratings"].values())))
         skipped = week.totals.get("skipped_updates", 0)
         if skipped:  # Telegram sent something this version cannot read: time to update
-            lines.append(f"  Berichten die de bot niet kon lezen (overgeslagen): {skipped}")
-        for metric, label in (("topics", "Onderwerpen"), ("shown", "Meest getoonde hulp")):
+            lines.append("  " + say("skipped", count=skipped))
+        for metric, label in (("topics", "topics"), ("shown", "shown")):
             top = sorted(week.keyed.get(metric, {}).items(), key=lambda kv: (-kv[1], kv[0]))
             if top:
                 shown = ", ".join(f"{names.get(k, k)} ({v})" for k, v in top[:TOP])
-                lines.append(f"  {label}: {shown}")
+                lines.append(f"  {say(label)}: {shown}")
         lines.append("")
     if unanswered:
-        lines.append("Vragen die de bot niet begreep (zonder namen en nummers):")
+        lines.append(say("unanswered"))
         lines.extend(f"  [{week}] {text}" for week, text in unanswered[-20:])
     return "\n".join(lines).rstrip() + "\n"
 
@@ -92,10 +97,11 @@ def as_csv(rows: list[tuple[str, str, str, int]]) -> str:
     return out.getvalue()
 
 
-def as_png(weeks: list[Week]) -> bytes:
+def as_png(weeks: list[Week], *, texts: Texts | None = None, lang: str = STAFF_LANGUAGE) -> bytes:
     """A bar chart of the headline numbers per week; ChartsMissing without matplotlib."""
     if not installed("matplotlib"):
         raise ChartsMissing
+    texts = texts or Texts()
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a server
@@ -104,13 +110,13 @@ def as_png(weeks: list[Week]) -> bytes:
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
     labels = [week.week for week in weeks] or ["—"]
     width = 0.8 / len(HEADLINES)
-    for index, (metric, label) in enumerate(HEADLINES):
+    for index, metric in enumerate(HEADLINES):
         values = [week.totals.get(metric, 0) for week in weeks] or [0]
         positions = [x + index * width for x in range(len(labels))]
-        axes.bar(positions, values, width, label=label)
+        axes.bar(positions, values, width, label=texts.get(f"report_{metric}", lang))
     axes.set_xticks([x + width * (len(HEADLINES) - 1) / 2 for x in range(len(labels))])
     axes.set_xticklabels(labels)
-    axes.set_title("Wegwijzer per week")
+    axes.set_title(texts.get("report_chart_title", lang))
     axes.legend(fontsize="small")
     figure.tight_layout()
     buffer = io.BytesIO()
