@@ -15,6 +15,7 @@ from bot.kb.loader import (
     KnowledgeBaseError,
     check_knowledge_base,
     load_knowledge_base,
+    stale_worklist,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -105,6 +106,12 @@ def _valid_text(argument: str) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a knowledge base."""
+    if args.stale:
+        worklist = stale_worklist(args.kb)
+        for problem in worklist:
+            print(problem)
+        print(f"{args.kb}: {len(worklist)} to check again this month")
+        return EXIT_OK
     problems = check_knowledge_base(args.kb)
     for problem in problems:
         print(problem)
@@ -272,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = with_kb(sub.add_parser("check", help="validate a knowledge base"))
     check.add_argument("--needs", action="store_true",
                        help="also list the needs every entry meets (named or inferred)")
+    check.add_argument("--stale", action="store_true",
+                       help="only list what to check again this month (a worklist)")
     check.set_defaults(func=cmd_check)
     evaluation = with_kb(sub.add_parser("eval", help="measure against an evaluation file"))
     evaluation.add_argument("file", type=Path)

@@ -331,3 +331,21 @@ def test_a_card_without_hours_names_only_the_ways_it_shows() -> None:
     assert hours_line(None, texts, "nl", now, phone) == "🕘 Bel voor de tijden"
     site = Contact(website="https://www.example.nl")
     assert hours_line(None, texts, "en", now, site) == "🕘 See the website for opening times"
+
+
+def test_the_whole_card_shows_what_happens_next_and_what_to_bring(tmp_path: Path) -> None:
+    kb = copy_kb(tmp_path)
+    edit(kb, "services.yaml", '      website: https://www.example.nl/schulden',
+         '      website: https://www.example.nl/schulden\n      address: Markt 1, Melick\n'
+         '    next_steps:\n      nl: [Je belt ons., We maken een afspraak.]\n'
+         '      en: [You call us., We make an appointment.]\n'
+         '    bring:\n      nl: Je laatste brieven.\n      en: Your latest letters.')
+    engine = make_engine(kb)
+    card = engine.handle(State(), Choice("m:service:schuldhulp")).replies[0].text
+    assert "Zo gaat het verder:\n1. Je belt ons.\n2. We maken een afspraak." in card
+    assert "🎒 Neem mee: Je laatste brieven." in card
+    assert "Adres: Markt 1, Melick\n🗺 https://www.openstreetmap.org/search?query=Markt+1%2C+Melick" \
+        in card
+    english = engine.handle(State(lang="en"), Choice("m:service:schuldhulp")).replies[0].text
+    assert "What happens next:\n1. You call us.\n2. We make an appointment." in english
+    assert "🎒 Bring: Your latest letters." in english

@@ -9,7 +9,12 @@ import pytest
 
 from bot.cli import main
 from bot.clock import system_clock
-from bot.kb.loader import KnowledgeBaseError, check_knowledge_base, load_knowledge_base
+from bot.kb.loader import (
+    KnowledgeBaseError,
+    check_knowledge_base,
+    load_knowledge_base,
+    stale_worklist,
+)
 from tests.kbtools import ACHTERHOEK_KB, DEFAULT_KB, RECENT, copy_kb, edit
 
 SHIPPED_REVIEWED = dt.date(2026, 12, 6)  # the shipped knowledge bases' last review
@@ -218,3 +223,38 @@ def test_a_crowded_screen_and_a_repeated_target_are_warned_about(tmp_path: Path)
 def test_the_shipped_trees_fit_a_phone_screen() -> None:
     for folder in (DEFAULT_KB, ACHTERHOEK_KB):
         assert not [m for m in messages(folder) if "choices" in m or "same place" in m]
+
+
+def test_a_passed_valid_until_is_a_warning_with_its_line(tmp_path: Path) -> None:
+    kb = copy_kb(tmp_path)
+    passed = TODAY - dt.timedelta(days=1)
+    edit(kb, "services.yaml", f"    checked: {RECENT}", f"    checked: {RECENT}\n    valid_until: {passed}")
+    assert messages(kb) == [
+        f"services.yaml:16: warning: 'schuldhulp' was valid until {passed}; update its amounts "
+        "or dates, then valid_until"]
+
+
+def test_next_steps_are_at_most_four_with_the_line_of_the_field(tmp_path: Path) -> None:
+    kb = copy_kb(tmp_path)
+    steps = "".join(f"\n        - Stap {n}." for n in range(1, 6))
+    edit(kb, "services.yaml", f"    checked: {RECENT}",
+         f"    checked: {RECENT}\n    next_steps:\n      nl:{steps}")
+    (found,) = [m for m in messages(kb) if ": error:" in m]
+    assert found.startswith("services.yaml:17: error:") and "at most 4" in found
+
+
+def test_the_stale_worklist_lists_what_to_check_again_this_month(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    kb = copy_kb(tmp_path)
+    due = TODAY - dt.timedelta(days=350)  # a year old within the month
+    edit(kb, "services.yaml", f"checked: {RECENT}",
+         f"checked: {due}\n    valid_until: {TODAY + dt.timedelta(days=10)}")
+    found = [str(problem).split(": ", 2)[2] for problem in stale_worklist(kb, today=TODAY)]
+    assert f"'schuldhulp' was checked on {due}: check it again by " \
+           f"{due + dt.timedelta(days=365)}" in found
+    assert f"'schuldhulp' is valid until {TODAY + dt.timedelta(days=10)}: update its amounts " \
+           "or dates by then" in found
+    assert "'mantelzorg' still shows example data: replace it with checked facts" in found
+    assert main(["check", "--kb", str(kb), "--stale"]) == 0
+    assert f"{kb}: {len(found)} to check again this month" in capsys.readouterr().out

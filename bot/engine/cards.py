@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import quote_plus
 
 from bot.clock import AMSTERDAM
 from bot.engine.hours import always_open, opening_status
@@ -24,6 +25,12 @@ def service_card(service: Service, texts: Texts, lang: str, now: dt.datetime) ->
     facts += _contact_lines(service.contact, CARD_CONTACTS, texts, lang)
     facts += hours_lines(service, texts, lang, now)
     lines.append("\n".join(facts))
+    if service.next_steps:
+        steps = service.next_steps.get(lang)
+        lines.append("\n".join([texts.get("card_next_steps", lang),
+                                 *(f"{number}. {step}" for number, step in enumerate(steps, 1))]))
+    if service.bring:
+        lines.append(f"🎒 {texts.get('card_bring', lang)}: {service.bring.get(lang)}")
     if service.example_data:
         lines.append(f"⚠️ {texts.get('card_example_data', lang)}")
     elif service.checked:
@@ -34,6 +41,8 @@ def service_card(service: Service, texts: Texts, lang: str, now: dt.datetime) ->
 SHORT_WORDS = 45  # the first part of an answer: what it is and the first step (issue 17)
 CARD_CONTACTS = ("phone", "whatsapp", "email", "website", "address")  # the whole card
 FIRST_CONTACTS = ("phone", "whatsapp", "website", "email", "address")  # the first look: one
+# An address gets a map link: OpenStreetMap, which does not follow the resident around.
+MAP_SEARCH = "https://www.openstreetmap.org/search?query="
 
 
 def service_short(service: Service, texts: Texts, lang: str, now: dt.datetime) -> str:
@@ -58,8 +67,9 @@ def _contact_lines(contact: Contact | None, fields: tuple[str, ...], texts: Text
     """'Telefoon: …' and the like, in the order given, for the ways the service has."""
     if contact is None:
         return []
-    return [f"{texts.get(f'card_{name}', lang)}: {value}" for name in fields
-            if (value := getattr(contact, name))]
+    return [f"{texts.get(f'card_{name}', lang)}: {value}"
+            + (f"\n🗺 {MAP_SEARCH}{quote_plus(value)}" if name == "address" else "")
+            for name in fields if (value := getattr(contact, name))]
 
 
 def faq_short(entry: FaqEntry, texts: Texts, lang: str) -> tuple[str, bool]:

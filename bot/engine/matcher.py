@@ -36,7 +36,9 @@ FIELD_WEIGHTS = {
     "examples": 0.85,
     "summary": 0.7,
     "details": 0.45,
+    "next_steps": 0.45,  # what happens next: the same kind of words as details
     "answer": 0.45,
+    "bring": 0.35,
     "for_whom": 0.35,
     "cost": 0.2,
 }

@@ -19,7 +19,7 @@ from typing import Any
 import Stemmer
 
 from bot.engine.language import fold, load_yaml
-from bot.kb.models import FaqEntry, LocalText, Service
+from bot.kb.models import FaqEntry, LocalSteps, LocalText, Service
 
 NEEDS_FOLDER = "data/needs"
 MAX_GAP = 2  # words allowed between the words of a phrase ("rekeningen [niet meer] betalen")
@@ -29,7 +29,7 @@ ENTRY_NEEDS = 5  # an entry meets at most this many inferred needs
 ENTRY_SHARE = 0.4  # an inferred need must have this share of the entry's strongest one
 # Where an entry's needs are inferred from when it names none: its title and keywords most.
 NEED_FIELDS = {"name": 1.0, "question": 1.0, "keywords": 1.0, "examples": 0.8,
-               "summary": 0.6, "details": 0.2, "answer": 0.2}
+               "summary": 0.6, "details": 0.2, "next_steps": 0.2, "answer": 0.2}
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,8 @@ def field_texts(entry: Service | FaqEntry, field_name: str) -> list[str]:
     value = getattr(entry, field_name, None)
     if isinstance(value, LocalText):
         return [value.nl, value.en] if value.en else [value.nl]
+    if isinstance(value, LocalSteps):
+        return [*value.nl, *(value.en or [])]
     if isinstance(value, list):
         return [str(item) for item in value]
     return [] if value is None else [str(value)]

@@ -27,6 +27,7 @@ from bot.kb.yamlsource import Location, YamlSource, YamlSyntaxError, read_yaml
 
 REQUIRED_FILES = ("services.yaml", "faq.yaml", "tree.yaml", "gemeente.yaml")
 STALE_AFTER_DAYS = 365
+DUE_WITHIN_DAYS = 31  # `check --stale` lists what falls due within a month
 MAX_CHOICES = 6  # tree choices on one phone screen, besides the bot's own buttons (issue 17)
 M = TypeVar("M", bound=BaseModel)
 
@@ -138,6 +139,44 @@ def load_knowledge_base(folder: Path | str, *, today: dt.date | None = None) -> 
         crisis=crisis or CrisisFile(),
         warnings=tuple(sorted(collector.problems, key=_order)),
     )
+
+
+def stale_worklist(folder: Path | str, *, today: dt.date | None = None) -> list[Problem]:
+    """What to re-check this month, with file and line: the editor's worklist (`check --stale`).
+
+    Example data still shown, entries never checked or due for their yearly check within a
+    month, and amounts or rules whose valid_until ends within a month.
+    """
+    folder, today = Path(folder), today or system_clock().today()
+    soon = today + dt.timedelta(days=DUE_WITHIN_DAYS)
+    collector, found = _Collector(folder), []
+    files: tuple[tuple[str, str, type[ServicesFile] | type[FaqFile]], ...] = (
+        ("services.yaml", "services", ServicesFile), ("faq.yaml", "faq", FaqFile))
+    for file_name, key, model in files:
+        path = folder / file_name
+        try:
+            source = read_yaml(path) if path.exists() else None
+        except YamlSyntaxError:
+            continue  # `wegwijzer check` reports it
+        parsed = _validate(collector, source, model) if source else None
+        if source is None or parsed is None:
+            continue
+        for index, entry in enumerate(getattr(parsed, key)):
+            reasons: list[tuple[str, str]] = []
+            if getattr(entry, "example_data", False):
+                reasons.append(("example_data", "still shows example data: replace it with "
+                                                "checked facts"))
+            if entry.checked is None:
+                reasons.append(("id", "has no checked date"))
+            elif (due := entry.checked + dt.timedelta(days=STALE_AFTER_DAYS)) <= soon:
+                reasons.append(("checked", f"was checked on {entry.checked}: check it again "
+                                           f"by {due}"))
+            if entry.valid_until is not None and entry.valid_until <= soon:
+                reasons.append(("valid_until", f"is valid until {entry.valid_until}: update "
+                                               "its amounts or dates by then"))
+            found += [Problem(str(path), source.line_of((key, index, field)),
+                              f"'{entry.id}' {reason}", "warning") for field, reason in reasons]
+    return found
 
 
 def check_knowledge_base(folder: Path | str, *, today: dt.date | None = None) -> list[Problem]:
@@ -433,7 +472,13 @@ def _check_dates(
     for file_name, key, entries in groups:
         source = sources.get(file_name)
         for index, entry in enumerate(entries):
-            if entry.checked is None or source is None:
+            if source is None:
+                continue
+            if entry.valid_until is not None and entry.valid_until < today:
+                collector.add(str(source.path), source.line_of((key, index, "valid_until")),
+                              f"'{entry.id}' was valid until {entry.valid_until}; update its "
+                              "amounts or dates, then valid_until", warning=True)
+            if entry.checked is None:
                 continue
             line = source.line_of((key, index, "checked"))
             if entry.checked > today:
@@ -455,7 +500,7 @@ def _check_readability(
 
     checks: list[tuple[str, str, list[Any], tuple[str, ...]]] = [
         ("services.yaml", "services", services.services if services else [],
-         ("summary", "details", "for_whom", "cost")),
+         ("summary", "details", "for_whom", "cost", "bring")),
         ("faq.yaml", "faq", faq.faq if faq else [], ("question", "answer")),
     ]
     for file_name, key, entries, fields in checks:

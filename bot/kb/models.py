@@ -176,6 +176,20 @@ def _check_date(value: Any) -> Any:
 
 
 CheckedDate = Annotated[dt.date, BeforeValidator(_check_date)]
+MAX_STEPS = 4  # "what happens next" in at most four short steps (issue 18)
+Steps = Annotated[list[Annotated[str, Field(min_length=1)]],
+                  Field(min_length=1, max_length=MAX_STEPS)]
+
+
+class LocalSteps(Strict):
+    """Short steps residents read, in Dutch and optionally English."""
+
+    nl: Steps
+    en: Steps | None = None
+
+    def get(self, lang: str) -> list[str]:
+        """The steps in `lang`, falling back to Dutch."""
+        return self.en if lang == "en" and self.en else self.nl
 
 
 class Service(Strict):
@@ -196,6 +210,9 @@ class Service(Strict):
     contact: Contact | None = None
     hours: Hours | None = None
     needs: IdList = []  # ids from the shared map of needs (bot/engine/data/needs/)
+    next_steps: LocalSteps | None = None  # what happens when you get in touch
+    bring: LocalText | None = None  # what to have at hand
+    valid_until: CheckedDate | None = None  # amounts or rules that end on this date
 
 
 class FaqEntry(Strict):
@@ -209,6 +226,7 @@ class FaqEntry(Strict):
     services: IdList = []
     sources: Annotated[list[Url], BeforeValidator(_strings)] = []
     checked: CheckedDate | None = None
+    valid_until: CheckedDate | None = None  # amounts or rules that end on this date
     needs: IdList = []  # ids from the shared map of needs (bot/engine/data/needs/)
 
 
