@@ -911,17 +911,21 @@ class Engine:
 
     def team_status(self, lang: str) -> str:
         """'Ze zijn nu bereikbaar.' or when the meedenkers team opens next."""
+        if self._team_open_now():
+            return self.texts.get("team_open_now", lang)
+        when = self.team_opens(lang)
+        return self.texts.get("team_opens", lang, when=when) if when else ""
+
+    def team_opens(self, lang: str) -> str | None:
+        """When the team opens next, e.g. 'maandag 09:00'; None when open now or unknown."""
         hours = self.kb.gemeente.team.hours
         if hours is None:
-            return ""
+            return None
         now = self.now()
         status = opening_status(hours, now)
-        if status.open_now:
-            return self.texts.get("team_open_now", lang)
-        if status.next_open:
-            when = moment(status.next_open, self.texts, lang, now)
-            return self.texts.get("team_opens", lang, when=when)
-        return ""
+        if status.open_now or status.next_open is None:
+            return None
+        return moment(status.next_open, self.texts, lang, now)
 
     # -- language and gemeente --
 

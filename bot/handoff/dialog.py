@@ -27,7 +27,6 @@ from bot.engine.callbacks import (
     TOGGLE_STORY,
     YES,
 )
-from bot.engine.cards import moment
 from bot.engine.conversation import (
     Choice,
     Command,
@@ -213,17 +212,6 @@ class HandoffEngine(Engine):
             return Turn((sent, *asked.replies), asked.state, effects)
         reply = Reply(f"{text}\n\n{t.get('handoff_emergency', lang)}", options)
         return Turn((reply,), state, effects)
-
-    def team_opens(self, lang: str) -> str | None:
-        """When the team opens next, e.g. 'maandag 09:00'; None when open now or unknown."""
-        hours = self.kb.gemeente.team.hours
-        if hours is None:
-            return None
-        now = self.now()
-        status = opening_status(hours, now)
-        if status.open_now or status.next_open is None:
-            return None
-        return moment(status.next_open, self.texts, lang, now)
 
     # -- typed input during the handoff --
 
