@@ -11,6 +11,7 @@ import datetime as dt
 
 from bot.clock import AMSTERDAM
 from bot.engine.callbacks import CLAIM, RELEASE
+from bot.engine.conversation import Option
 from bot.engine.texts import Texts, fitting_prefix_length, utf16_units
 from bot.storage import Request
 
@@ -105,15 +106,13 @@ def status_line(request: Request, texts: Texts) -> str:
     return staff_text(texts, "staff_status_waiting")
 
 
-def card_buttons(request: Request, texts: Texts) -> dict[str, object] | None:
+def card_buttons(request: Request, texts: Texts) -> tuple[Option, ...]:
     """'Ik pak dit op' while waiting, 'Teruggeven' once claimed, nothing when closed."""
     if request.status == "waiting":
-        return {"inline_keyboard": [[{"text": staff_text(texts, "staff_claim_button"),
-                                      "callback_data": f"{CLAIM}{request.id}"}]]}
+        return (Option(staff_text(texts, "staff_claim_button"), f"{CLAIM}{request.id}"),)
     if request.status == "claimed":
-        return {"inline_keyboard": [[{"text": staff_text(texts, "staff_release_button"),
-                                      "callback_data": f"{RELEASE}{request.id}"}]]}
-    return None
+        return (Option(staff_text(texts, "staff_release_button"), f"{RELEASE}{request.id}"),)
+    return ()
 
 
 def queue_overview(requests: list[Request], now: float, texts: Texts) -> str:

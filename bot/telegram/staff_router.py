@@ -15,6 +15,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from bot.engine.texts import Texts
 from bot.handoff.staff import card_buttons, request_card, staff_text, topic_title
 from bot.storage import OutboxItem, Outgoing, Request, Storage
+from bot.telegram.render import keyboard
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,13 @@ class StaffRouter:
                 return None
             card = request_card(request, self._storage.clock.now(), self._texts)
             params.update(message_id=request.card_message_id, text=card)
-            buttons = card_buttons(request, self._texts)
+            buttons = keyboard(card_buttons(request, self._texts))
             if buttons:
                 params["reply_markup"] = buttons
             return params
         if kind == "card":
             params["text"] = request_card(request, self._storage.clock.now(), self._texts)
-            buttons = card_buttons(request, self._texts)
+            buttons = keyboard(card_buttons(request, self._texts))
             if buttons:
                 params["reply_markup"] = buttons
         if self.forum:
@@ -104,7 +105,7 @@ class StaffRouter:
             await writer.update_request(request.id, thread_id=thread_id)
         if with_card:  # a replacement topic starts with the card, so the story is there again
             fresh = await self._storage.get_request(request.id) or request
-            buttons = card_buttons(fresh, self._texts)
+            buttons = keyboard(card_buttons(fresh, self._texts))
             card = await self._bot.send_message(
                 self.staff_chat_id, request_card(fresh, self._storage.clock.now(), self._texts),
                 message_thread_id=thread_id,
