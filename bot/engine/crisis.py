@@ -227,14 +227,6 @@ class CrisisCheck:
                               tuple(calls), remainder)
         return self._weighed(result, scores, len(reading.words))
 
-    def observe(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
-        """The signals (not negated) and frames found in `text`, whatever the rules make of it."""
-        reading = read(text)
-        hits, frames = self._observe(reading)
-        return (frozenset(name for name, found in hits.items()
-                          if any(not hit.negated for hit in found)),
-                frozenset(name for name, sentences in frames.items() if sentences))
-
     def _observe(
         self, reading: _Reading,
     ) -> tuple[dict[str, list[_Hit]], dict[str, set[int]]]:

@@ -51,17 +51,11 @@ def _word_features(word: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Head:
-    """Logistic regression: bias plus the weights of the features present, scaled by size."""
+    """Logistic regression: bias plus the weights of the features present, scaled by size
+    (scored by CrisisModel.scores, both heads in one pass)."""
 
     bias: float
     weights: Mapping[str, float]
-
-    def score(self, found: set[str]) -> float:
-        """How likely, from 0 to 1, for a message with these features."""
-        if not found:
-            return 0.0
-        total = self.bias + sum(self.weights.get(f, 0.0) for f in found) / math.sqrt(len(found))
-        return _sigmoid(total)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Head:

@@ -89,3 +89,10 @@ def request_of(row: Any) -> Request:
 
 
 SELECT_REQUEST = f"SELECT {', '.join(REQUEST_COLUMNS)} FROM requests"
+
+
+async def fetch_one(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    """The first row of a query, or None."""
+    # execute_fetchall is one trip to aiosqlite's thread; a cursor would take three.
+    rows = list(await db.execute_fetchall(sql, params))
+    return rows[0] if rows else None

@@ -39,6 +39,7 @@ from bot.storage.sql import (
     STALE_REQUEST,
     close_updates,
     counts_upsert,
+    fetch_one,
     outbox_insert_rows,
     outbox_items,
     outbox_rows,
@@ -437,9 +438,7 @@ class Storage:
     # ---- helpers -------------------------------------------------------------------------
 
     async def _fetch_one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        # execute_fetchall is one trip to aiosqlite's thread; a cursor would take three.
-        rows = list(await self._db.execute_fetchall(sql, params))
-        return rows[0] if rows else None
+        return await fetch_one(self._db, sql, params)
 
     def _transaction(self) -> Member:
         return self._group.member()

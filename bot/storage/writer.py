@@ -16,6 +16,7 @@ from bot.storage.sql import (
     SELECT_REQUEST,
     SET_META,
     counts_upsert,
+    fetch_one,
     insert_outgoing,
     request_of,
 )
@@ -208,5 +209,4 @@ class Writer:
         return [request_of(row) for row in rows]
 
     async def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        rows = list(await self._db.execute_fetchall(sql, params))
-        return rows[0] if rows else None
+        return await fetch_one(self._db, sql, params)
